@@ -1,0 +1,272 @@
+//! The canonical request, response and stream-event model every other crate speaks.
+//!
+//! Content blocks are shaped like Anthropic's (and serialise exactly like them): Anthropic's block model is
+//! the richer one (signed thinking, tool results as blocks, cache hints), so OpenAI's message parts map into it
+//! without loss, while the reverse direction is where the translation rules of `protocol-notes.md` apply.
+//!
+//! Invariants:
+//! - `ChatRequest::messages` holds only `user` and `assistant` turns; system text lives in `system`.
+//! - `Usage::input_tokens` excludes cached tokens (Anthropic's convention); totals are derived, never stored.
+//! - A stream is `MessageStart`, then blocks in index order (`BlockStart` → `BlockDelta`* → `BlockStop`),
+//!   then `MessageDelta`, then `MessageStop`; `Ping` may appear anywhere and `Error` ends a stream early.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One chat request, whichever API it arrived on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChatRequest {
+    pub model: String,
+    pub system: Vec<SystemText>,
+    pub messages: Vec<Message>,
+    pub max_tokens: Option<u32>,
+    /// As the client sent it; encoders clamp to their API's range (Anthropic 0–1, OpenAI 0–2).
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub top_k: Option<u32>,
+    pub stop_sequences: Vec<String>,
+    pub tools: Vec<Tool>,
+    pub tool_choice: Option<ToolChoice>,
+    /// `false` forbids more than one tool call per turn.
+    pub parallel_tool_calls: Option<bool>,
+    pub response_format: Option<ResponseFormat>,
+    /// Anthropic's `thinking` object, kept verbatim (enabled/disabled/adaptive and future variants).
+    pub thinking: Option<Value>,
+    pub reasoning_effort: Option<String>,
+    pub seed: Option<i64>,
+    /// Number of choices (OpenAI only). Anything but 1 cannot be served by an Anthropic backend.
+    pub n: Option<u32>,
+    /// End-user id for abuse tracking (`user` in OpenAI, `metadata.user_id` in Anthropic).
+    pub user: Option<String>,
+    pub stream: bool,
+}
+
+/// One piece of system prompt. Several system/developer messages become several pieces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SystemText {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: Vec<Block>,
+}
+
+/// A content block, serialised exactly as Anthropic's wire format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Block {
+    Text {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache_control: Option<Value>,
+    },
+    Image {
+        source: ImageSource,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache_control: Option<Value>,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache_control: Option<Value>,
+    },
+    ToolResult {
+        tool_use_id: String,
+        #[serde(default)]
+        content: ToolResultContent,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        is_error: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache_control: Option<Value>,
+    },
+    Thinking {
+        thinking: String,
+        /// Unsigned thinking (from open models) has none and is never sent to Claude.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
+    },
+    RedactedThinking {
+        data: String,
+    },
+    /// A `document` block (PDF or text source), kept verbatim.
+    Document {
+        source: Value,
+        #[serde(flatten)]
+        rest: serde_json::Map<String, Value>,
+    },
+}
+
+impl Block {
+    pub fn text(text: impl Into<String>) -> Block {
+        Block::Text { text: text.into(), cache_control: None }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ImageSource {
+    Base64 { media_type: String, data: String },
+    Url { url: String },
+}
+
+/// Tool results are a string or a list of text/image blocks on Anthropic's wire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ToolResultContent {
+    Text(String),
+    Blocks(Vec<Block>),
+}
+
+impl Default for ToolResultContent {
+    fn default() -> Self {
+        ToolResultContent::Text(String::new())
+    }
+}
+
+impl ToolResultContent {
+    /// The text of the result: block texts joined by newlines; images are not text.
+    pub fn joined_text(&self) -> String {
+        match self {
+            ToolResultContent::Text(text) => text.clone(),
+            ToolResultContent::Blocks(blocks) => blocks
+                .iter()
+                .filter_map(|block| match block {
+                    Block::Text { text, .. } => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub input_schema: Value,
+    /// OpenAI's `strict` flag; Anthropic has no equivalent and drops it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolChoice {
+    Auto,
+    /// Must call some tool (`any` / `required`).
+    Any,
+    None,
+    /// Must call this tool.
+    Tool(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResponseFormat {
+    Text,
+    JsonObject,
+    JsonSchema { name: String, schema: Value, strict: Option<bool> },
+}
+
+/// A whole (non-streamed) answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatResponse {
+    pub id: String,
+    pub model: String,
+    pub content: Vec<Block>,
+    pub stop_reason: Option<StopReason>,
+    pub stop_sequence: Option<String>,
+    pub usage: Usage,
+}
+
+/// Why generation stopped, in Anthropic's vocabulary (the finer one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    EndTurn,
+    MaxTokens,
+    StopSequence,
+    ToolUse,
+    PauseTurn,
+    Refusal,
+    ModelContextWindowExceeded,
+}
+
+/// Token counts. `input_tokens` excludes cache reads and writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+    /// Reasoning tokens inside `output_tokens`, when the backend reports them.
+    pub reasoning_tokens: Option<u64>,
+}
+
+impl Usage {
+    /// Every prompt token, cached or not (OpenAI's `prompt_tokens`).
+    pub fn total_input(&self) -> u64 {
+        self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+    }
+}
+
+/// One event of a streamed answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    MessageStart {
+        id: String,
+        model: String,
+        usage: Usage,
+    },
+    BlockStart {
+        index: usize,
+        block: BlockStart,
+    },
+    BlockDelta {
+        index: usize,
+        delta: BlockDelta,
+    },
+    BlockStop {
+        index: usize,
+    },
+    /// Usage here is cumulative for the whole message.
+    MessageDelta {
+        stop_reason: Option<StopReason>,
+        stop_sequence: Option<String>,
+        usage: Usage,
+    },
+    MessageStop,
+    Ping,
+    /// The upstream failed after the stream began; nothing follows.
+    Error(crate::ApiError),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BlockStart {
+    Text,
+    ToolUse { id: String, name: String },
+    Thinking,
+    RedactedThinking { data: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BlockDelta {
+    Text(String),
+    /// A fragment of a tool call's JSON arguments; fragments concatenate to the whole.
+    InputJson(String),
+    Thinking(String),
+    Signature(String),
+}
