@@ -59,9 +59,7 @@ pub(crate) fn error_response(
     let mut response = (code, Json(body)).into_response();
     set_request_id(&mut response, request_id);
     if let Some(seconds) = retry_after {
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
 }
@@ -105,30 +103,19 @@ fn block_json(block: &Block) -> Value {
         Block::ToolUse { id, name, input } => {
             json!({"type": "tool_use", "id": id, "name": name, "input": tool_input(input)})
         }
-        Block::Thinking {
-            thinking,
-            signature,
-        } => json!({"type": "thinking", "thinking": thinking, "signature": signature}),
+        Block::Thinking { thinking, signature } => {
+            json!({"type": "thinking", "thinking": thinking, "signature": signature})
+        }
         Block::RedactedThinking { data } => json!({"type": "redacted_thinking", "data": data}),
     }
 }
 
 /// A tool's input is an object on the wire; a script that left it null means `{}`.
 pub(crate) fn tool_input(input: &Value) -> Value {
-    if input.is_null() {
-        json!({})
-    } else {
-        input.clone()
-    }
+    if input.is_null() { json!({}) } else { input.clone() }
 }
 
-fn message_json(
-    id: &str,
-    model: &str,
-    content: Value,
-    stop: (Value, Value),
-    usage: Value,
-) -> Value {
+fn message_json(id: &str, model: &str, content: Value, stop: (Value, Value), usage: Value) -> Value {
     json!({
         "id": id,
         "type": "message",
@@ -149,28 +136,16 @@ fn frame(event: &str, data: &Value) -> Bytes {
 fn stream_frames(id: &str, model: &str, resolved: &Resolved) -> Vec<Bytes> {
     let response = &resolved.response;
     let size = response.stream.chunk_size;
-    let skeleton = message_json(
-        id,
-        model,
-        json!([]),
-        (Value::Null, Value::Null),
-        usage_json(&resolved.usage, 1),
-    );
+    let skeleton = message_json(id, model, json!([]), (Value::Null, Value::Null), usage_json(&resolved.usage, 1));
     let mut frames = vec![
-        frame(
-            "message_start",
-            &json!({"type": "message_start", "message": skeleton}),
-        ),
+        frame("message_start", &json!({"type": "message_start", "message": skeleton})),
         frame("ping", &json!({"type": "ping"})),
     ];
     for (index, block) in response.content.iter().enumerate() {
         let (start, deltas) = match block {
             Block::Text { text } => (
                 json!({"type": "text", "text": ""}),
-                chunks(text, size)
-                    .into_iter()
-                    .map(|t| json!({"type": "text_delta", "text": t}))
-                    .collect::<Vec<_>>(),
+                chunks(text, size).into_iter().map(|t| json!({"type": "text_delta", "text": t})).collect::<Vec<_>>(),
             ),
             Block::ToolUse { id, name, input } => {
                 // Like the real API: an empty first fragment, then the serialized input in pieces.
@@ -178,30 +153,18 @@ fn stream_frames(id: &str, model: &str, resolved: &Resolved) -> Vec<Bytes> {
                 pieces.extend(chunks(&tool_input(input).to_string(), size));
                 (
                     json!({"type": "tool_use", "id": id, "name": name, "input": {}}),
-                    pieces
-                        .into_iter()
-                        .map(|p| json!({"type": "input_json_delta", "partial_json": p}))
-                        .collect(),
+                    pieces.into_iter().map(|p| json!({"type": "input_json_delta", "partial_json": p})).collect(),
                 )
             }
-            Block::Thinking {
-                thinking,
-                signature,
-            } => {
+            Block::Thinking { thinking, signature } => {
                 let mut deltas: Vec<Value> = chunks(thinking, size)
                     .into_iter()
                     .map(|t| json!({"type": "thinking_delta", "thinking": t}))
                     .collect();
                 deltas.push(json!({"type": "signature_delta", "signature": signature}));
-                (
-                    json!({"type": "thinking", "thinking": "", "signature": ""}),
-                    deltas,
-                )
+                (json!({"type": "thinking", "thinking": "", "signature": ""}), deltas)
             }
-            Block::RedactedThinking { data } => (
-                json!({"type": "redacted_thinking", "data": data}),
-                Vec::new(),
-            ),
+            Block::RedactedThinking { data } => (json!({"type": "redacted_thinking", "data": data}), Vec::new()),
         };
         frames.push(frame(
             "content_block_start",
@@ -213,10 +176,7 @@ fn stream_frames(id: &str, model: &str, resolved: &Resolved) -> Vec<Bytes> {
                 &json!({"type": "content_block_delta", "index": index, "delta": delta}),
             ));
         }
-        frames.push(frame(
-            "content_block_stop",
-            &json!({"type": "content_block_stop", "index": index}),
-        ));
+        frames.push(frame("content_block_stop", &json!({"type": "content_block_stop", "index": index})));
     }
     frames.push(frame(
         "message_delta",
@@ -258,12 +218,7 @@ pub(crate) async fn messages(
         return error_response(401, None, &request_id, None);
     }
     let Some(request) = parsed else {
-        return error_response(
-            400,
-            Some("request body is not valid JSON"),
-            &request_id,
-            None,
-        );
+        return error_response(400, Some("request body is not valid JSON"), &request_id, None);
     };
     if let Err(message) = validate(&request, true) {
         return error_response(400, Some(&message), &request_id, None);
@@ -281,17 +236,9 @@ pub(crate) async fn messages(
         tokio::time::sleep(std::time::Duration::from_millis(response.delay_ms)).await;
     }
     if response.status != 200 {
-        return error_response(
-            response.status,
-            response.error_message.as_deref(),
-            &request_id,
-            response.retry_after,
-        );
+        return error_response(response.status, response.error_message.as_deref(), &request_id, response.retry_after);
     }
-    let model = request
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let model = request.get("model").and_then(Value::as_str).unwrap_or_default();
     let id = app.id("msg_");
     if request.get("stream").and_then(Value::as_bool) == Some(true) {
         let frames = stream_frames(&id, model, &resolved);
@@ -306,13 +253,7 @@ pub(crate) async fn messages(
     }
     let content: Vec<Value> = response.content.iter().map(block_json).collect();
     let stop = (json!(resolved.stop_reason), json!(response.stop_sequence));
-    let message = message_json(
-        &id,
-        model,
-        json!(content),
-        stop,
-        usage_json(&resolved.usage, resolved.usage.output),
-    );
+    let message = message_json(&id, model, json!(content), stop, usage_json(&resolved.usage, resolved.usage.output));
     let mut http = Json(message).into_response();
     set_request_id(&mut http, &request_id);
     http
@@ -332,48 +273,28 @@ pub(crate) async fn count_tokens(
         return error_response(401, None, &request_id, None);
     }
     let Some(request) = parsed else {
-        return error_response(
-            400,
-            Some("request body is not valid JSON"),
-            &request_id,
-            None,
-        );
+        return error_response(400, Some("request body is not valid JSON"), &request_id, None);
     };
     if let Err(message) = validate(&request, false) {
         return error_response(400, Some(&message), &request_id, None);
     }
-    let mut http =
-        Json(json!({"input_tokens": request::estimate_tokens(&request)})).into_response();
+    let mut http = Json(json!({"input_tokens": request::estimate_tokens(&request)})).into_response();
     set_request_id(&mut http, &request_id);
     http
 }
 
 /// Models the mock claims to serve (any model name is accepted on `/v1/messages`).
 const MODELS: [(&str, &str, &str); 3] = [
-    (
-        "claude-sonnet-4-5-20250929",
-        "Claude Sonnet 4.5",
-        "2025-09-29T00:00:00Z",
-    ),
-    (
-        "claude-haiku-4-5-20251001",
-        "Claude Haiku 4.5",
-        "2025-10-01T00:00:00Z",
-    ),
-    (
-        "claude-opus-4-1-20250805",
-        "Claude Opus 4.1",
-        "2025-08-05T00:00:00Z",
-    ),
+    ("claude-sonnet-4-5-20250929", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z"),
+    ("claude-haiku-4-5-20251001", "Claude Haiku 4.5", "2025-10-01T00:00:00Z"),
+    ("claude-opus-4-1-20250805", "Claude Opus 4.1", "2025-08-05T00:00:00Z"),
 ];
 
 /// `GET /v1/models` for Anthropic clients; `has_more: false` stops the SDK's auto-pagination.
 pub(crate) fn models(request_id: &str) -> Response {
     let data: Vec<Value> = MODELS
         .iter()
-        .map(|(id, name, created)| {
-            json!({"type": "model", "id": id, "display_name": name, "created_at": created})
-        })
+        .map(|(id, name, created)| json!({"type": "model", "id": id, "display_name": name, "created_at": created}))
         .collect();
     let mut http = Json(json!({
         "data": data,
@@ -394,27 +315,15 @@ mod tests {
     #[test]
     fn stream_frames_follow_the_documented_order() {
         let resolved = Resolved {
-            response: Scripted::blocks([
-                Block::text("hi"),
-                Block::tool_use("t1", "f", json!({"a": 1})),
-            ]),
+            response: Scripted::blocks([Block::text("hi"), Block::tool_use("t1", "f", json!({"a": 1}))]),
             stop_reason: "tool_use".to_owned(),
-            usage: Usage {
-                input: 3,
-                output: 2,
-                cache_read: 0,
-                cache_creation: 0,
-            },
+            usage: Usage { input: 3, output: 2, cache_read: 0, cache_creation: 0 },
         };
         let events: Vec<String> = stream_frames("msg_1", "m", &resolved)
             .iter()
             .map(|f| {
                 let text = String::from_utf8_lossy(f).into_owned();
-                text.lines()
-                    .next()
-                    .unwrap()
-                    .trim_start_matches("event: ")
-                    .to_owned()
+                text.lines().next().unwrap().trim_start_matches("event: ").to_owned()
             })
             .collect();
         assert_eq!(

@@ -22,6 +22,9 @@ pub(crate) struct FaultFrames {
     pub error: Bytes,
 }
 
+/// How long an abort waits so the frames before it reach the client.
+const ABORT_FLUSH_PAUSE: Duration = Duration::from_millis(50);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fault {
     Error,
@@ -74,12 +77,7 @@ struct Run {
 /// A streaming body sending `frames` per `opts`, sleeping `chunk_delay_ms` between frames.
 /// The guard travels inside the stream: it is dropped with the body, which is how client
 /// disconnects are counted.
-pub(crate) fn body(
-    frames: Vec<Bytes>,
-    opts: &StreamOpts,
-    faults: FaultFrames,
-    guard: StreamGuard,
-) -> Body {
+pub(crate) fn body(frames: Vec<Bytes>, opts: &StreamOpts, faults: FaultFrames, guard: StreamGuard) -> Body {
     let run = Run {
         items: plan(frames, opts, faults),
         delay: Duration::from_millis(opts.chunk_delay_ms),
@@ -101,10 +99,12 @@ pub(crate) fn body(
         }
         let next = match item {
             Item::Frame(bytes) => Ok(bytes),
-            Item::Abort => Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionAborted,
-                "mock upstream: scripted abort",
-            )),
+            Item::Abort => {
+                // hyper drops unflushed output when a body fails; pausing first (the body is
+                // pending, so hyper flushes) makes sure the client does get the prefix.
+                tokio::time::sleep(ABORT_FLUSH_PAUSE).await;
+                Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "mock upstream: scripted abort"))
+            }
         };
         Some((next, run))
     });
@@ -120,10 +120,7 @@ mod tests {
     }
 
     fn faults() -> FaultFrames {
-        FaultFrames {
-            garbage: Bytes::from_static(b"G"),
-            error: Bytes::from_static(b"E"),
-        }
+        FaultFrames { garbage: Bytes::from_static(b"G"), error: Bytes::from_static(b"E") }
     }
 
     fn rendered(items: &VecDeque<Item>) -> Vec<String> {
@@ -138,27 +135,11 @@ mod tests {
 
     #[test]
     fn earliest_fault_wins() {
-        let opts = StreamOpts {
-            cut_after_frames: Some(3),
-            garbage_after_frames: Some(2),
-            ..StreamOpts::default()
-        };
-        assert_eq!(
-            rendered(&plan(frames(5), &opts, faults())),
-            ["f0", "f1", "G"]
-        );
-        let opts = StreamOpts {
-            cut_after_frames: Some(1),
-            ..StreamOpts::default()
-        };
+        let opts = StreamOpts { cut_after_frames: Some(3), garbage_after_frames: Some(2), ..StreamOpts::default() };
+        assert_eq!(rendered(&plan(frames(5), &opts, faults())), ["f0", "f1", "G"]);
+        let opts = StreamOpts { cut_after_frames: Some(1), ..StreamOpts::default() };
         assert_eq!(rendered(&plan(frames(5), &opts, faults())), ["f0"]);
-        let opts = StreamOpts {
-            abort_after_frames: Some(9),
-            ..StreamOpts::default()
-        };
-        assert_eq!(
-            rendered(&plan(frames(2), &opts, faults())),
-            ["f0", "f1", "ABORT"]
-        );
+        let opts = StreamOpts { abort_after_frames: Some(9), ..StreamOpts::default() };
+        assert_eq!(rendered(&plan(frames(2), &opts, faults())), ["f0", "f1", "ABORT"]);
     }
 }

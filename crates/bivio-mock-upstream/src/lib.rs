@@ -59,19 +59,13 @@ impl MockUpstream {
 
     /// Starts on `addr` (the binary's `--listen`).
     pub async fn bind(addr: SocketAddr, opts: MockOptions) -> anyhow::Result<MockUpstream> {
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding mock upstream to {addr}"))?;
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("binding mock upstream to {addr}"))?;
         let addr = listener.local_addr().context("reading the bound address")?;
         let shared = Arc::new(Shared::new(opts.require_key));
         let app = server::router(shared.clone());
         let server = tokio::spawn(async move { axum::serve(listener, app).await });
         tracing::debug!(%addr, "mock upstream listening");
-        Ok(MockUpstream {
-            addr,
-            shared,
-            server: Some(server),
-        })
+        Ok(MockUpstream { addr, shared, server: Some(server) })
     }
 
     /// The bound address.

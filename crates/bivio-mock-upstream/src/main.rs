@@ -28,13 +28,7 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let args = Args::parse();
-    let mock = MockUpstream::bind(
-        args.listen,
-        MockOptions {
-            require_key: args.require_key,
-        },
-    )
-    .await?;
+    let mock = MockUpstream::bind(args.listen, MockOptions { require_key: args.require_key }).await?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening on http://{}", mock.addr()).context("writing to stdout")?;
     stdout.flush().context("flushing stdout")?;

@@ -53,17 +53,11 @@ fn error_json(status: u16, message: Option<&str>) -> Value {
 }
 
 /// An error in OpenAI's shape, with an optional `Retry-After` header.
-pub(crate) fn error_response(
-    status: u16,
-    message: Option<&str>,
-    retry_after: Option<u64>,
-) -> Response {
+pub(crate) fn error_response(status: u16, message: Option<&str>, retry_after: Option<u64>) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (code, Json(error_json(status, message))).into_response();
     if let Some(seconds) = retry_after {
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
 }
@@ -83,21 +77,14 @@ fn validate(body: &Value) -> Result<(), String> {
 
 /// Anthropic stop reason → OpenAI finish reason (the table in the protocol notes).
 fn finish_reason(resolved: &Resolved) -> &'static str {
-    let has_tools = resolved
-        .response
-        .content
-        .iter()
-        .any(|b| matches!(b, Block::ToolUse { .. }));
+    let has_tools = resolved.response.content.iter().any(|b| matches!(b, Block::ToolUse { .. }));
     let reason = match resolved.stop_reason.as_str() {
         "max_tokens" | "model_context_window_exceeded" => "length",
         "tool_use" => "tool_calls",
         "refusal" => "content_filter",
         _ => "stop",
     };
-    if reason == "tool_calls"
-        && has_tools
-        && resolved.response.stream.has(OpenAiQuirk::StopWithToolCalls)
-    {
+    if reason == "tool_calls" && has_tools && resolved.response.stream.has(OpenAiQuirk::StopWithToolCalls) {
         "stop"
     } else {
         reason
@@ -105,11 +92,7 @@ fn finish_reason(resolved: &Resolved) -> &'static str {
 }
 
 fn reasoning_key(opts: &StreamOpts) -> &'static str {
-    if opts.has(OpenAiQuirk::ReasoningField) {
-        "reasoning"
-    } else {
-        "reasoning_content"
-    }
+    if opts.has(OpenAiQuirk::ReasoningField) { "reasoning" } else { "reasoning_content" }
 }
 
 fn thinking_text(resolved: &Resolved) -> String {
@@ -138,18 +121,12 @@ fn usage_json(usage: &Usage, reasoning_tokens: u64) -> Value {
 
 fn reasoning_tokens(resolved: &Resolved) -> u64 {
     let words = thinking_text(resolved).split_whitespace().count();
-    u64::try_from(words)
-        .unwrap_or(u64::MAX)
-        .min(resolved.usage.output)
+    u64::try_from(words).unwrap_or(u64::MAX).min(resolved.usage.output)
 }
 
 fn arguments(input: &Value, opts: &StreamOpts) -> Value {
     let input = tool_input(input);
-    if opts.has(OpenAiQuirk::ArgumentsAsObject) {
-        input
-    } else {
-        Value::String(input.to_string())
-    }
+    if opts.has(OpenAiQuirk::ArgumentsAsObject) { input } else { Value::String(input.to_string()) }
 }
 
 fn completion_json(id: &str, created: u64, model: &str, resolved: &Resolved) -> Value {
@@ -169,11 +146,7 @@ fn completion_json(id: &str, created: u64, model: &str, resolved: &Resolved) -> 
     }
     let mut message = Map::new();
     message.insert("role".into(), json!("assistant"));
-    let content = if text.is_empty() && !tool_calls.is_empty() {
-        Value::Null
-    } else {
-        Value::String(text)
-    };
+    let content = if text.is_empty() && !tool_calls.is_empty() { Value::Null } else { Value::String(text) };
     message.insert("content".into(), content);
     message.insert("refusal".into(), Value::Null);
     if !tool_calls.is_empty() {
@@ -239,19 +212,10 @@ impl ChunkBase<'_> {
 }
 
 /// One tool-call fragment, shaped per the quirks in force.
-fn tool_fragment(
-    index: usize,
-    opts: &StreamOpts,
-    head: Option<(&str, &str)>,
-    arguments: Value,
-) -> Value {
+fn tool_fragment(index: usize, opts: &StreamOpts, head: Option<(&str, &str)>, arguments: Value) -> Value {
     let mut fragment = Map::new();
     if !opts.has(OpenAiQuirk::MissingIndex) {
-        let index = if opts.has(OpenAiQuirk::AllCallsIndex0) {
-            0
-        } else {
-            index
-        };
+        let index = if opts.has(OpenAiQuirk::AllCallsIndex0) { 0 } else { index };
         fragment.insert("index".into(), json!(index));
     }
     let mut function = Map::new();
@@ -325,10 +289,7 @@ fn stream_frames(base: &ChunkBase<'_>, resolved: &Resolved, include_usage: bool)
 fn fault_frames() -> FaultFrames {
     FaultFrames {
         garbage: Bytes::from_static(b"data: {not json\n\n"),
-        error: data_frame(&error_json(
-            500,
-            Some("The server had an error while processing your request"),
-        )),
+        error: data_frame(&error_json(500, Some("The server had an error while processing your request"))),
     }
 }
 
@@ -363,39 +324,19 @@ pub(crate) async fn chat_completions(
         tokio::time::sleep(std::time::Duration::from_millis(response.delay_ms)).await;
     }
     if response.status != 200 {
-        return error_response(
-            response.status,
-            response.error_message.as_deref(),
-            response.retry_after,
-        );
+        return error_response(response.status, response.error_message.as_deref(), response.retry_after);
     }
-    let model = request
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let model = request.get("model").and_then(Value::as_str).unwrap_or_default();
     let id = app.id("chatcmpl-");
     let created = unix_now();
     if request.get("stream").and_then(Value::as_bool) != Some(true) {
         return Json(completion_json(&id, created, model, &resolved)).into_response();
     }
-    let include_usage = request
-        .pointer("/stream_options/include_usage")
-        .and_then(Value::as_bool)
-        == Some(true);
-    let base = ChunkBase {
-        id: &id,
-        created,
-        model,
-        usage_null: include_usage,
-    };
+    let include_usage = request.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
+    let base = ChunkBase { id: &id, created, model, usage_null: include_usage };
     let frames = stream_frames(&base, &resolved, include_usage);
     let guard = app.recorder.stream_started();
-    let mut http = Response::new(faults::body(
-        frames,
-        &response.stream,
-        fault_frames(),
-        guard,
-    ));
+    let mut http = Response::new(faults::body(frames, &response.stream, fault_frames(), guard));
     let headers = http.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -423,28 +364,15 @@ mod tests {
         Resolved {
             response: Scripted {
                 stream,
-                ..Scripted::blocks([
-                    Block::tool_use("a", "f", json!({"x": 1})),
-                    Block::tool_use("b", "g", json!({})),
-                ])
+                ..Scripted::blocks([Block::tool_use("a", "f", json!({"x": 1})), Block::tool_use("b", "g", json!({}))])
             },
             stop_reason: "tool_use".to_owned(),
-            usage: Usage {
-                input: 1,
-                output: 1,
-                cache_read: 0,
-                cache_creation: 0,
-            },
+            usage: Usage { input: 1, output: 1, cache_read: 0, cache_creation: 0 },
         }
     }
 
     fn deltas(stream: StreamOpts) -> Vec<Value> {
-        let base = ChunkBase {
-            id: "c",
-            created: 1,
-            model: "m",
-            usage_null: false,
-        };
+        let base = ChunkBase { id: "c", created: 1, model: "m", usage_null: false };
         stream_frames(&base, &resolved(stream), false)
             .iter()
             .filter_map(|f| {
@@ -458,23 +386,14 @@ mod tests {
     #[test]
     fn quirks_bend_tool_fragments() {
         let whole = deltas(StreamOpts {
-            openai_quirks: vec![
-                OpenAiQuirk::WholeCallInOneChunk,
-                OpenAiQuirk::AllCallsIndex0,
-            ],
+            openai_quirks: vec![OpenAiQuirk::WholeCallInOneChunk, OpenAiQuirk::AllCallsIndex0],
             ..StreamOpts::default()
         });
-        let calls: Vec<&Value> = whole
-            .iter()
-            .filter(|d| d.get("tool_calls").is_some())
-            .collect();
+        let calls: Vec<&Value> = whole.iter().filter(|d| d.get("tool_calls").is_some()).collect();
         assert_eq!(calls.len(), 2);
         assert_eq!(calls[1]["tool_calls"][0]["index"], 0);
         assert_eq!(calls[1]["tool_calls"][0]["id"], "b");
-        assert_eq!(
-            calls[0]["tool_calls"][0]["function"]["arguments"],
-            "{\"x\":1}"
-        );
+        assert_eq!(calls[0]["tool_calls"][0]["function"]["arguments"], "{\"x\":1}");
 
         let bare = deltas(StreamOpts {
             openai_quirks: vec![
@@ -493,10 +412,7 @@ mod tests {
     fn stop_with_tool_calls_quirk_changes_finish_reason() {
         let mut r = resolved(StreamOpts::default());
         assert_eq!(finish_reason(&r), "tool_calls");
-        r.response
-            .stream
-            .openai_quirks
-            .push(OpenAiQuirk::StopWithToolCalls);
+        r.response.stream.openai_quirks.push(OpenAiQuirk::StopWithToolCalls);
         assert_eq!(finish_reason(&r), "stop");
     }
 }

@@ -29,10 +29,7 @@ pub struct RecordedCall {
 impl RecordedCall {
     /// First value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -65,9 +62,7 @@ impl Recorder {
     /// A panicking holder cannot leave the log half-updated in a way that matters to tests,
     /// so a poisoned lock is simply taken over.
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn record(&self, call: RecordedCall) {
@@ -91,10 +86,7 @@ impl Recorder {
     /// Counts a stream as started; the guard counts how it ends.
     pub fn stream_started(&self) -> StreamGuard {
         self.lock().stats.streams_started += 1;
-        StreamGuard {
-            recorder: self.clone(),
-            finished: false,
-        }
+        StreamGuard { recorder: self.clone(), finished: false }
     }
 }
 
@@ -138,13 +130,6 @@ mod tests {
         drop(done);
         drop(recorder.stream_started());
         let stats = recorder.stats();
-        assert_eq!(
-            (
-                stats.streams_started,
-                stats.streams_completed,
-                stats.streams_cancelled
-            ),
-            (2, 1, 1)
-        );
+        assert_eq!((stats.streams_started, stats.streams_completed, stats.streams_cancelled), (2, 1, 1));
     }
 }

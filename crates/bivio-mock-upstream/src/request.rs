@@ -66,10 +66,7 @@ fn collect_text<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
 
 /// Deterministic token estimate: a quarter of the characters, at least 1.
 pub(crate) fn estimate_tokens(body: &Value) -> u64 {
-    let chars: usize = conversation_texts(body)
-        .iter()
-        .map(|t| t.chars().count())
-        .sum();
+    let chars: usize = conversation_texts(body).iter().map(|t| t.chars().count()).sum();
     u64::try_from(chars.div_ceil(4)).unwrap_or(u64::MAX).max(1)
 }
 
@@ -93,26 +90,16 @@ pub(crate) fn marker(body: &Value) -> Option<String> {
 }
 
 fn assistant_turns(body: &Value) -> usize {
-    body.get("messages")
-        .and_then(Value::as_array)
-        .map_or(0, |messages| {
-            messages
-                .iter()
-                .filter(|m| m.get("role").and_then(Value::as_str) == Some("assistant"))
-                .count()
-        })
+    body.get("messages").and_then(Value::as_array).map_or(0, |messages| {
+        messages.iter().filter(|m| m.get("role").and_then(Value::as_str) == Some("assistant")).count()
+    })
 }
 
 fn last_user_text(body: &Value) -> String {
     let last_user = body
         .get("messages")
         .and_then(Value::as_array)
-        .and_then(|messages| {
-            messages
-                .iter()
-                .rev()
-                .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
-        });
+        .and_then(|messages| messages.iter().rev().find(|m| m.get("role").and_then(Value::as_str) == Some("user")));
     let mut texts = Vec::new();
     if let Some(content) = last_user.and_then(|m| m.get("content")) {
         collect_text(content, &mut texts);
@@ -143,9 +130,7 @@ fn estimate_output(content: &[Block]) -> u64 {
 pub(crate) fn resolve(scripts: &HashMap<String, Script>, body: &Value) -> Result<Resolved, String> {
     let response = match marker(body) {
         Some(key) => {
-            let script = scripts
-                .get(&key)
-                .ok_or_else(|| format!("mock upstream: unknown script {key:?}"))?;
+            let script = scripts.get(&key).ok_or_else(|| format!("mock upstream: unknown script {key:?}"))?;
             script
                 .pick(assistant_turns(body))
                 .cloned()
@@ -156,17 +141,11 @@ pub(crate) fn resolve(scripts: &HashMap<String, Script>, body: &Value) -> Result
     let spec = response.usage.clone().unwrap_or_default();
     let usage = Usage {
         input: spec.input_tokens.unwrap_or_else(|| estimate_tokens(body)),
-        output: spec
-            .output_tokens
-            .unwrap_or_else(|| estimate_output(&response.content)),
+        output: spec.output_tokens.unwrap_or_else(|| estimate_output(&response.content)),
         cache_read: spec.cache_read_input_tokens,
         cache_creation: spec.cache_creation_input_tokens,
     };
-    Ok(Resolved {
-        stop_reason: response.effective_stop_reason(),
-        response,
-        usage,
-    })
+    Ok(Resolved { stop_reason: response.effective_stop_reason(), response, usage })
 }
 
 /// Splits `text` into pieces of `size` characters (never inside a UTF-8 sequence); 0 = one piece.
@@ -194,10 +173,7 @@ mod tests {
                 "content": [{"type": "text", "text": "x [[mock:b]] y"}]}]},
         ]});
         assert_eq!(marker(&body).as_deref(), Some("b"));
-        assert_eq!(
-            marker(&json!({"messages": [{"role": "user", "content": "[[mock:open"}]})),
-            None
-        );
+        assert_eq!(marker(&json!({"messages": [{"role": "user", "content": "[[mock:open"}]})), None);
     }
 
     #[test]
@@ -208,10 +184,7 @@ mod tests {
             {"role": "user", "content": [{"type": "text", "text": "hello there"}]},
         ]});
         let resolved = resolve(&HashMap::new(), &body).unwrap();
-        assert_eq!(
-            resolved.response.content,
-            vec![Block::text("echo: hello there")]
-        );
+        assert_eq!(resolved.response.content, vec![Block::text("echo: hello there")]);
         assert_eq!(resolved.stop_reason, "end_turn");
         assert_eq!(resolved.usage.input, 5); // 17 chars
         assert_eq!(resolved.usage.output, 3);
@@ -220,30 +193,20 @@ mod tests {
     #[test]
     fn steps_follow_assistant_turns_and_clamp() {
         let mut scripts = HashMap::new();
-        scripts.insert(
-            "k".to_owned(),
-            Script::steps([Response::text("a"), Response::text("b")]),
-        );
+        scripts.insert("k".to_owned(), Script::steps([Response::text("a"), Response::text("b")]));
         let turn = |n: usize| {
             let mut messages = vec![json!({"role": "user", "content": "[[mock:k]]"})];
             for _ in 0..n {
                 messages.push(json!({"role": "assistant", "content": "."}));
                 messages.push(json!({"role": "user", "content": "."}));
             }
-            resolve(&scripts, &json!({ "messages": messages }))
-                .unwrap()
-                .response
-                .content
+            resolve(&scripts, &json!({ "messages": messages })).unwrap().response.content
         };
         assert_eq!(turn(0), vec![Block::text("a")]);
         assert_eq!(turn(1), vec![Block::text("b")]);
         assert_eq!(turn(5), vec![Block::text("b")]);
         let unknown = json!({"messages": [{"role": "user", "content": "[[mock:nope]]"}]});
-        assert!(
-            resolve(&scripts, &unknown)
-                .unwrap_err()
-                .contains("unknown script")
-        );
+        assert!(resolve(&scripts, &unknown).unwrap_err().contains("unknown script"));
     }
 
     #[test]
@@ -260,9 +223,7 @@ mod tests {
             {"status": 429, "retry_after": 2},
         ]}))
         .unwrap();
-        let Script::Steps { steps } = &script else {
-            panic!("steps expected")
-        };
+        let Script::Steps { steps } = &script else { panic!("steps expected") };
         assert_eq!(steps[0].effective_stop_reason(), "tool_use");
         assert_eq!(steps[0].content[0], Block::tool_use("t1", "f", json!({})));
         assert_eq!(steps[1].status, 429);
@@ -271,11 +232,8 @@ mod tests {
         let err = serde_json::from_value::<Script>(json!({"stauts": 500})).unwrap_err();
         assert!(err.to_string().contains("stauts"), "{err}");
         let quirks: Script =
-            serde_json::from_value(json!({"stream": {"openai_quirks": ["all_calls_index_0"]}}))
-                .unwrap();
-        let Script::Single(r) = quirks else {
-            panic!("single expected")
-        };
+            serde_json::from_value(json!({"stream": {"openai_quirks": ["all_calls_index_0"]}})).unwrap();
+        let Script::Single(r) = quirks else { panic!("single expected") };
         assert!(r.stream.has(crate::script::OpenAiQuirk::AllCallsIndex0));
     }
 }

@@ -33,9 +33,7 @@ pub enum Script {
 impl Script {
     /// A script that walks through `steps` as the conversation grows.
     pub fn steps(steps: impl IntoIterator<Item = Response>) -> Self {
-        Script::Steps {
-            steps: steps.into_iter().collect(),
-        }
+        Script::Steps { steps: steps.into_iter().collect() }
     }
 
     /// A script answering with one text block.
@@ -74,9 +72,7 @@ impl<'de> Deserialize<'de> for Script {
             let steps: StepsOnly = serde_json::from_value(value).map_err(D::Error::custom)?;
             Ok(Script::Steps { steps: steps.steps })
         } else {
-            serde_json::from_value(value)
-                .map(Script::Single)
-                .map_err(D::Error::custom)
+            serde_json::from_value(value).map(Script::Single).map_err(D::Error::custom)
         }
     }
 }
@@ -130,40 +126,24 @@ impl Default for Response {
 impl Response {
     /// A successful answer with one text block.
     pub fn text(text: impl Into<String>) -> Self {
-        Response {
-            content: vec![Block::text(text)],
-            ..Response::default()
-        }
+        Response { content: vec![Block::text(text)], ..Response::default() }
     }
 
     /// A successful answer made of `blocks`.
     pub fn blocks(blocks: impl IntoIterator<Item = Block>) -> Self {
-        Response {
-            content: blocks.into_iter().collect(),
-            ..Response::default()
-        }
+        Response { content: blocks.into_iter().collect(), ..Response::default() }
     }
 
     /// An error answer with `status` (e.g. 429, 529) and an optional message.
     pub fn error(status: u16, message: Option<&str>) -> Self {
-        Response {
-            status,
-            error_message: message.map(str::to_owned),
-            ..Response::default()
-        }
+        Response { status, error_message: message.map(str::to_owned), ..Response::default() }
     }
 
     /// The stop reason actually sent: the scripted one, or the default derived from the content.
     pub fn effective_stop_reason(&self) -> String {
         match &self.stop_reason {
             Some(reason) => reason.clone(),
-            None if self
-                .content
-                .iter()
-                .any(|b| matches!(b, Block::ToolUse { .. })) =>
-            {
-                "tool_use".to_owned()
-            }
+            None if self.content.iter().any(|b| matches!(b, Block::ToolUse { .. })) => "tool_use".to_owned(),
             None => "end_turn".to_owned(),
         }
     }
@@ -211,19 +191,12 @@ impl Block {
 
     /// A tool_use block.
     pub fn tool_use(id: impl Into<String>, name: impl Into<String>, input: Value) -> Self {
-        Block::ToolUse {
-            id: id.into(),
-            name: name.into(),
-            input,
-        }
+        Block::ToolUse { id: id.into(), name: name.into(), input }
     }
 
     /// A thinking block.
     pub fn thinking(thinking: impl Into<String>, signature: impl Into<String>) -> Self {
-        Block::Thinking {
-            thinking: thinking.into(),
-            signature: signature.into(),
-        }
+        Block::Thinking { thinking: thinking.into(), signature: signature.into() }
     }
 }
 

@@ -37,9 +37,7 @@ pub(crate) type App = Arc<Shared>;
 
 impl Shared {
     pub fn new(require_key: Option<String>) -> Self {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let seed = u64::try_from(nanos % (1 << 40)).unwrap_or(0) ^ u64::from(std::process::id());
         Shared {
             recorder: Recorder::default(),
@@ -79,13 +77,7 @@ impl Shared {
     }
 
     /// Records the call and returns its JSON body, if it has one.
-    pub fn intake(
-        &self,
-        method: &Method,
-        uri: &Uri,
-        headers: &HeaderMap,
-        body: &Bytes,
-    ) -> Option<Value> {
+    pub fn intake(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Option<Value> {
         let parsed: Option<Value> = serde_json::from_slice(body).ok();
         let recorded_body = match &parsed {
             Some(value) => value.clone(),
@@ -98,12 +90,7 @@ impl Shared {
             query: uri.query().map(str::to_owned),
             headers: headers
                 .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_owned(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
+                .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
                 .collect(),
             body: recorded_body,
             body_is_json: parsed.is_some(),
@@ -114,9 +101,7 @@ impl Shared {
 
 /// Unix seconds, for OpenAI's `created`.
 pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// Anthropic clients always send `anthropic-version`; that is how `/v1/models` and unknown paths
@@ -128,14 +113,8 @@ pub(crate) fn is_anthropic_client(headers: &HeaderMap) -> bool {
 pub(crate) fn router(app: App) -> Router {
     Router::new()
         .route("/v1/messages", post(anthropic::messages).fallback(unknown))
-        .route(
-            "/v1/messages/count_tokens",
-            post(anthropic::count_tokens).fallback(unknown),
-        )
-        .route(
-            "/v1/chat/completions",
-            post(openai::chat_completions).fallback(unknown),
-        )
+        .route("/v1/messages/count_tokens", post(anthropic::count_tokens).fallback(unknown))
+        .route("/v1/chat/completions", post(openai::chat_completions).fallback(unknown))
         .route("/v1/models", get(models).fallback(unknown))
         .route("/_mock/scripts", post(add_script))
         .route("/_mock/calls", get(calls))
@@ -146,13 +125,7 @@ pub(crate) fn router(app: App) -> Router {
         .with_state(app)
 }
 
-async fn models(
-    State(app): State<App>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn models(State(app): State<App>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     app.intake(&method, &uri, &headers, &body);
     let anthropic = is_anthropic_client(&headers);
     if !app.authorized(&headers) {
@@ -162,21 +135,11 @@ async fn models(
             openai::error_response(401, None, None)
         };
     }
-    if anthropic {
-        anthropic::models(&app.id("req_"))
-    } else {
-        openai::models()
-    }
+    if anthropic { anthropic::models(&app.id("req_")) } else { openai::models() }
 }
 
 /// Wrong paths and methods are recorded too, so a gateway building a bad URL shows up in `calls`.
-async fn unknown(
-    State(app): State<App>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn unknown(State(app): State<App>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     app.intake(&method, &uri, &headers, &body);
     let message = format!("mock upstream: no route for {method} {}", uri.path());
     if is_anthropic_client(&headers) {
@@ -200,11 +163,7 @@ async fn add_script(State(app): State<App>, body: Bytes) -> Response {
             app.scripts().insert(add.key, add.script);
             Json(json!({"ok": true})).into_response()
         }
-        Err(err) => (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"ok": false, "error": err.to_string()})),
-        )
-            .into_response(),
+        Err(err) => (StatusCode::BAD_REQUEST, Json(json!({"ok": false, "error": err.to_string()}))).into_response(),
     }
 }
 
