@@ -1,1 +1,122 @@
-fn main() {}
+//! The `bivio` binary: parse the command line, run one subcommand, map the result to an exit code.
+
+mod cli;
+mod output;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use bivio_gateway::{AppState, Config};
+use clap::Parser;
+
+use crate::cli::{Cli, Command, ConfigCommand};
+
+/// Exit codes: 0 success, 1 runtime failure, 2 bad configuration or usage.
+const EXIT_FAILURE: u8 = 1;
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match try_main(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            output::error(&format!("{:#}", failure.error));
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+struct Failure {
+    error: anyhow::Error,
+    code: u8,
+}
+
+fn config_failure(error: impl Into<anyhow::Error>) -> Failure {
+    Failure { error: error.into(), code: EXIT_CONFIG }
+}
+
+fn runtime_failure(error: impl Into<anyhow::Error>) -> Failure {
+    Failure { error: error.into(), code: EXIT_FAILURE }
+}
+
+fn try_main(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Serve { config, listen } => serve(config.as_deref(), listen.as_deref()),
+        Command::Config { command: ConfigCommand::Check { file } } => config_check(&file),
+    }
+}
+
+fn load_config(path: &Path) -> Result<Config, Failure> {
+    Config::load_file(path, &|var| std::env::var(var).ok())
+        .with_context(|| format!("invalid config {}", path.display()))
+        .map_err(config_failure)
+}
+
+/// `bivio config check FILE`: validates and prints a summary.
+fn config_check(path: &Path) -> Result<(), Failure> {
+    let config = load_config(path)?;
+    output::line(&format!("{}: ok — listen {}, {} model(s)", path.display(), config.listen, config.models.len()));
+    for model in config.models.values() {
+        output::line(&format!(
+            "  {} → provider `{}`, upstream model `{}`",
+            model.name, model.provider_name, model.upstream_model
+        ));
+    }
+    Ok(())
+}
+
+/// `bivio serve`: runs the gateway until SIGINT/SIGTERM, letting in-flight requests finish.
+fn serve(config: Option<&Path>, listen: Option<&str>) -> Result<(), Failure> {
+    let path = config.ok_or_else(|| {
+        config_failure(anyhow::anyhow!("no config file: pass --config FILE or set {}", cli::ENV_CONFIG))
+    })?;
+    let mut config = load_config(path)?;
+    if let Some(listen) = listen {
+        config.listen = listen.parse().with_context(|| format!("--listen {listen}")).map_err(config_failure)?;
+    }
+    let runtime = tokio::runtime::Runtime::new().map_err(runtime_failure)?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))
+            .map_err(runtime_failure)?;
+        let addr = listener.local_addr().map_err(runtime_failure)?;
+        output::line(&format!("bivio listening on http://{addr}"));
+        for model in config.models.values() {
+            output::line(&format!("  model {} → {} ({})", model.name, model.provider_name, model.upstream_model));
+        }
+        output::line(&format!("  Anthropic SDK / Claude Code: ANTHROPIC_BASE_URL=http://{addr}"));
+        output::line(&format!("  OpenAI SDK: OPENAI_BASE_URL=http://{addr}/v1"));
+        bivio_gateway::serve(listener, AppState::new(config), shutdown_signal()).await.map_err(runtime_failure)
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env(cli::ENV_LOG)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

@@ -1,0 +1,276 @@
+//! Configuration in two phases: [`RawConfig`] mirrors the TOML file exactly (unknown keys are errors, so a
+//! typo never silently changes behaviour), and [`Config::load`] validates it, resolves secrets from the
+//! environment and builds the runtime objects. Every error names the TOML path it is about.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bivio_providers::{AnthropicProvider, OpenAiCompatProvider, Provider, Timeouts};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Default listen address: loopback only, so a fresh install is not an open relay.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+/// Default request body limit: large enough for a few base64 images.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{0}")]
+    Parse(String),
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+fn invalid(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { path: path.into(), message: message.into() }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub providers: BTreeMap<String, RawProvider>,
+    #[serde(default)]
+    pub models: BTreeMap<String, RawModel>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub listen: Option<String>,
+    pub max_body_bytes: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    Anthropic,
+    OpenaiCompatible,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvider {
+    pub kind: ProviderKind,
+    pub api_base: Option<String>,
+    /// Name of the environment variable holding the key; the key itself never appears in the file.
+    pub api_key_env: Option<String>,
+    pub connect_timeout_secs: Option<u64>,
+    pub response_timeout_secs: Option<u64>,
+    pub stream_idle_timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    pub provider: String,
+    pub upstream_model: Option<String>,
+    pub display_name: Option<String>,
+    pub context_window: Option<u64>,
+    pub price: Option<RawPrice>,
+}
+
+/// USD per million tokens.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrice {
+    #[serde(default)]
+    pub input: f64,
+    #[serde(default)]
+    pub output: f64,
+    #[serde(default)]
+    pub cache_read: f64,
+    #[serde(default)]
+    pub cache_write: f64,
+}
+
+/// The validated, runtime configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub max_body_bytes: usize,
+    pub models: BTreeMap<String, Model>,
+}
+
+/// A model clients can name, and where it is served.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub name: String,
+    pub display_name: String,
+    pub provider_name: String,
+    pub provider: Arc<dyn Provider>,
+    pub upstream_model: String,
+    pub context_window: Option<u64>,
+    pub price: RawPrice,
+}
+
+impl Config {
+    /// Reads, parses and validates a config file. `env` resolves `api_key_env` names (the process
+    /// environment in production, a map in tests).
+    pub fn load_file(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        Config::load_str(&text, env)
+    }
+
+    pub fn load_str(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|err| ConfigError::Parse(err.to_string()))?;
+        Config::load(raw, env)
+    }
+
+    pub fn load(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let listen = raw.server.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen: SocketAddr = listen
+            .parse()
+            .map_err(|_| invalid("server.listen", format!("`{listen}` is not an address like 127.0.0.1:8787")))?;
+        let max_body_bytes = raw.server.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        if max_body_bytes < 1024 {
+            return Err(invalid("server.max_body_bytes", "must be at least 1024"));
+        }
+
+        let mut providers: BTreeMap<String, Arc<dyn Provider>> = BTreeMap::new();
+        for (name, provider) in &raw.providers {
+            providers.insert(name.clone(), build_provider(name, provider, env)?);
+        }
+
+        let mut models = BTreeMap::new();
+        for (name, model) in raw.models {
+            let path = format!("models.{name}");
+            let provider = providers.get(&model.provider).cloned().ok_or_else(|| {
+                invalid(format!("{path}.provider"), format!("no provider named `{}` in [providers]", model.provider))
+            })?;
+            let price = model.price.unwrap_or_default();
+            for (field, value) in [
+                ("input", price.input),
+                ("output", price.output),
+                ("cache_read", price.cache_read),
+                ("cache_write", price.cache_write),
+            ] {
+                if !value.is_finite() || value < 0.0 {
+                    return Err(invalid(format!("{path}.price.{field}"), "must be a non-negative number"));
+                }
+            }
+            models.insert(
+                name.clone(),
+                Model {
+                    display_name: model.display_name.unwrap_or_else(|| name.clone()),
+                    upstream_model: model.upstream_model.unwrap_or_else(|| name.clone()),
+                    provider_name: model.provider,
+                    provider,
+                    context_window: model.context_window,
+                    price,
+                    name,
+                },
+            );
+        }
+        Ok(Config { listen, max_body_bytes, models })
+    }
+}
+
+fn build_provider(
+    name: &str,
+    raw: &RawProvider,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Arc<dyn Provider>, ConfigError> {
+    let path = format!("providers.{name}");
+    let defaults = Timeouts::default();
+    let timeouts = Timeouts {
+        connect: raw.connect_timeout_secs.map_or(defaults.connect, Duration::from_secs),
+        response: raw.response_timeout_secs.map_or(defaults.response, Duration::from_secs),
+        stream_idle: raw.stream_idle_timeout_secs.map_or(defaults.stream_idle, Duration::from_secs),
+    };
+    let api_key = match &raw.api_key_env {
+        None => None,
+        Some(var) => match env(var) {
+            Some(key) if !key.is_empty() => Some(SecretString::from(key)),
+            // Naming a variable that is unset is a deployment mistake: say so at start-up, not on the first call.
+            _ => {
+                return Err(invalid(format!("{path}.api_key_env"), format!("environment variable `{var}` is not set")));
+            }
+        },
+    };
+    let api_base = match (raw.kind, raw.api_base.as_deref()) {
+        (_, Some(base)) => base.to_owned(),
+        (ProviderKind::Anthropic, None) => "https://api.anthropic.com".to_owned(),
+        (ProviderKind::OpenaiCompatible, None) => {
+            return Err(invalid(format!("{path}.api_base"), "required for openai_compatible providers"));
+        }
+    };
+    if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
+        return Err(invalid(format!("{path}.api_base"), "must start with http:// or https://"));
+    }
+    let built: Result<Arc<dyn Provider>, _> = match raw.kind {
+        ProviderKind::Anthropic => {
+            AnthropicProvider::new(name, &api_base, api_key, timeouts).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
+        ProviderKind::OpenaiCompatible => {
+            OpenAiCompatProvider::new(name, &api_base, api_key, timeouts).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
+    };
+    built.map_err(|err| invalid(path, err.message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn loads_a_complete_config() {
+        let text = r#"
+            [server]
+            listen = "127.0.0.1:9000"
+            [providers.claude]
+            kind = "anthropic"
+            api_key_env = "KEY"
+            [providers.local]
+            kind = "openai_compatible"
+            api_base = "http://127.0.0.1:8080/v1"
+            [models.sonnet]
+            provider = "claude"
+            upstream_model = "claude-sonnet-4-5"
+            price = { input = 3, output = 15, cache_read = 0.3, cache_write = 3.75 }
+            [models.gemma]
+            provider = "local"
+        "#;
+        let config = Config::load_str(text, &|var| (var == "KEY").then(|| "sk-test".to_owned())).unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.models["sonnet"].upstream_model, "claude-sonnet-4-5");
+        assert_eq!(config.models["sonnet"].price.cache_read, 0.3);
+        assert_eq!(config.models["gemma"].upstream_model, "gemma");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let err = Config::load_str("[server]\nlisten = \"127.0.0.1:1\"\nlisen = 1\n", &no_env).unwrap_err();
+        assert!(err.to_string().contains("unknown field `lisen`"), "{err}");
+    }
+
+    #[test]
+    fn errors_name_the_path() {
+        let text = "[models.x]\nprovider = \"nope\"\n";
+        let err = Config::load_str(text, &no_env).unwrap_err();
+        assert_eq!(err.to_string(), "models.x.provider: no provider named `nope` in [providers]");
+        let text = "[providers.c]\nkind = \"anthropic\"\napi_key_env = \"MISSING_VAR\"\n";
+        let err = Config::load_str(text, &no_env).unwrap_err();
+        assert_eq!(err.to_string(), "providers.c.api_key_env: environment variable `MISSING_VAR` is not set");
+        let text = "[providers.l]\nkind = \"openai_compatible\"\n";
+        assert!(Config::load_str(text, &no_env).unwrap_err().to_string().starts_with("providers.l.api_base"));
+        let text = "[providers.l]\nkind = \"openai_compatible\"\napi_base = \"http://x/v1\"\n[models.m]\nprovider = \"l\"\nprice = { input = -1 }\n";
+        assert_eq!(
+            Config::load_str(text, &no_env).unwrap_err().to_string(),
+            "models.m.price.input: must be a non-negative number"
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! The request path for chat requests, top to bottom:
+//!
+//! 1. ingress — parse and validate the body into the IR (errors in the client's API shape);
+//! 2. resolve — the model the client named → its provider and upstream model name;
+//! 3. upstream body — same API: the client's JSON with only the model replaced (fields bivio does not model
+//!    survive untouched); otherwise the IR encoded in the provider's API;
+//! 4. call — the provider, streaming or not;
+//! 5. egress — the answer in the client's API (see [`crate::egress`]), observed for accounting.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::response::Response;
+use bivio_protocol::ir::ChatRequest;
+use bivio_protocol::{Api, ApiError, ErrorKind, anthropic, openai};
+use bivio_providers::{UpstreamBody, UpstreamCall};
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::config::Model;
+use crate::egress::{self, ClientView};
+use crate::observe::Observer;
+use crate::respond;
+
+/// Client headers passed on to an Anthropic upstream when the client is an Anthropic client: they select
+/// API versions and beta features the body may depend on.
+const FORWARDED_ANTHROPIC_HEADERS: [&str; 2] = ["anthropic-version", "anthropic-beta"];
+
+pub async fn chat(state: AppState, api: Api, headers: HeaderMap, body: Bytes) -> Response {
+    let request_id = new_request_id();
+    match chat_inner(&state, api, &headers, &body, &request_id).await {
+        Ok(response) => response,
+        Err(err) => {
+            tracing::debug!(request_id, kind = err.kind.label(), "request rejected");
+            respond::error(api, &err, &request_id)
+        }
+    }
+}
+
+async fn chat_inner(
+    state: &AppState,
+    api: Api,
+    headers: &HeaderMap,
+    body: &[u8],
+    request_id: &str,
+) -> Result<Response, ApiError> {
+    let request = match api {
+        Api::Anthropic => anthropic::parse_request(body)?,
+        Api::OpenAi => openai::parse_request(body)?,
+    };
+    let model = resolve(state, &request.model)?;
+    let include_usage = api == Api::OpenAi && wants_usage(body);
+    let (upstream_body, strip_usage_chunk) = upstream_body(api, &request, model, body, include_usage)?;
+    let call = UpstreamCall { body: upstream_body, forward_headers: forwarded_headers(api, model, headers) };
+    let client = ClientView {
+        api,
+        model: request.model.clone(),
+        request_id: request_id.to_owned(),
+        include_usage,
+        strip_usage_chunk,
+        created: unix_now(),
+    };
+    let mut observer =
+        Observer::new(request_id.to_owned(), api, model.name.clone(), model.provider_name.clone(), request.stream);
+
+    if request.stream {
+        let upstream = match model.provider.stream(call).await {
+            Ok(upstream) => upstream,
+            Err(err) => {
+                observer.failed(err.kind);
+                return Err(err);
+            }
+        };
+        return Ok(respond::sse(egress::stream(client, upstream, observer), request_id));
+    }
+    let completion = match model.provider.complete(call).await {
+        Ok(completion) => completion,
+        Err(err) => {
+            observer.failed(err.kind);
+            return Err(err);
+        }
+    };
+    match egress::complete(&client, completion, &mut observer) {
+        Ok(body) => Ok(respond::json(StatusCode::OK, body, request_id)),
+        Err(err) => {
+            observer.failed(err.kind);
+            Err(err)
+        }
+    }
+}
+
+pub fn resolve<'a>(state: &'a AppState, name: &str) -> Result<&'a Model, ApiError> {
+    state.config.models.get(name).ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::NotFound,
+            format!("model `{name}` is not configured; GET /v1/models lists the available models"),
+        )
+    })
+}
+
+/// The body for the provider, and whether bivio added `include_usage` the client did not ask for.
+fn upstream_body(
+    api: Api,
+    request: &ChatRequest,
+    model: &Model,
+    raw: &[u8],
+    client_wants_usage: bool,
+) -> Result<(UpstreamBody, bool), ApiError> {
+    match model.provider.wire_api() {
+        Some(wire) if wire == api => {
+            let mut body: Value = serde_json::from_slice(raw).map_err(|err| ApiError::invalid(err.to_string()))?;
+            body["model"] = json!(model.upstream_model);
+            let mut forced_usage = false;
+            if api == Api::OpenAi && request.stream && !client_wants_usage {
+                // The ledger needs usage; the client gets the stream it asked for (the usage chunk is dropped).
+                body["stream_options"] = json!({ "include_usage": true });
+                forced_usage = true;
+            }
+            Ok((UpstreamBody::Wire(body), forced_usage))
+        }
+        Some(Api::Anthropic) => {
+            Ok((UpstreamBody::Wire(anthropic::encode_request(request, &model.upstream_model)?), false))
+        }
+        Some(Api::OpenAi) => Ok((UpstreamBody::Wire(openai::encode_request(request, &model.upstream_model)?), false)),
+        None => {
+            let request = ChatRequest { model: model.upstream_model.clone(), ..request.clone() };
+            Ok((UpstreamBody::Ir(Box::new(request)), false))
+        }
+    }
+}
+
+fn wants_usage(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Options {
+        stream_options: Option<StreamOptions>,
+    }
+    #[derive(serde::Deserialize)]
+    struct StreamOptions {
+        include_usage: Option<bool>,
+    }
+    serde_json::from_slice::<Options>(body)
+        .ok()
+        .and_then(|o| o.stream_options)
+        .and_then(|s| s.include_usage)
+        .unwrap_or(false)
+}
+
+fn forwarded_headers(api: Api, model: &Model, headers: &HeaderMap) -> Vec<(http::HeaderName, http::HeaderValue)> {
+    if api != Api::Anthropic || model.provider.wire_api() != Some(Api::Anthropic) {
+        return Vec::new();
+    }
+    FORWARDED_ANTHROPIC_HEADERS
+        .iter()
+        .filter_map(|name| headers.get(*name).map(|value| (http::HeaderName::from_static(name), value.clone())))
+        .collect()
+}
+
+pub fn new_request_id() -> String {
+    format!("req_{}", uuid::Uuid::now_v7().simple())
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}

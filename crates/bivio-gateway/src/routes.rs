@@ -1,0 +1,181 @@
+//! Routes. Each handler extracts, calls the pipeline, and returns; errors are rendered in the API shape of
+//! the route (or, for unknown routes, the shape the request's headers suggest).
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use bivio_protocol::{Api, ApiError, ErrorKind};
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+
+use crate::pipeline::{self, new_request_id};
+use crate::{AppState, respond};
+
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/messages", post(messages))
+        .route("/v1/messages/count_tokens", post(count_tokens))
+        .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/models", get(models))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn messages(State(state): State<AppState>, request: Request) -> Response {
+    let (headers, body) = match read_body(&state, Api::Anthropic, request).await {
+        Ok(parts) => parts,
+        Err(response) => return response,
+    };
+    pipeline::chat(state, Api::Anthropic, headers, body).await
+}
+
+async fn chat_completions(State(state): State<AppState>, request: Request) -> Response {
+    let (headers, body) = match read_body(&state, Api::OpenAi, request).await {
+        Ok(parts) => parts,
+        Err(response) => return response,
+    };
+    pipeline::chat(state, Api::OpenAi, headers, body).await
+}
+
+/// The body, refused with a 413 in the API's shape when it exceeds `server.max_body_bytes`.
+async fn read_body(state: &AppState, api: Api, request: Request) -> Result<(HeaderMap, Bytes), Response> {
+    let (parts, body) = request.into_parts();
+    let limit = state.config.max_body_bytes;
+    let too_large = || {
+        let err = ApiError::new(ErrorKind::RequestTooLarge, format!("the request body exceeds {limit} bytes"));
+        respond::error(api, &err, &new_request_id())
+    };
+    if parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|len| len > limit)
+    {
+        return Err(too_large());
+    }
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => Ok((parts.headers, bytes)),
+        Err(err) => {
+            let over =
+                std::error::Error::source(&err).is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            if over {
+                Err(too_large())
+            } else {
+                let err = ApiError::invalid("the request body could not be read");
+                Err(respond::error(api, &err, &new_request_id()))
+            }
+        }
+    }
+}
+
+/// `POST /v1/messages/count_tokens`: Claude counts for Claude models; other backends get an estimate
+/// (UTF-8 bytes of all prompt text / 4, the usual rule of thumb), since OpenAI-compatible servers have no
+/// standard counting endpoint.
+async fn count_tokens(State(state): State<AppState>, request: Request) -> Response {
+    let request_id = new_request_id();
+    let (_, body) = match read_body(&state, Api::Anthropic, request).await {
+        Ok(parts) => parts,
+        Err(response) => return response,
+    };
+    match count_tokens_inner(&state, &body).await {
+        Ok(tokens) => {
+            respond::json(StatusCode::OK, Bytes::from(json!({ "input_tokens": tokens }).to_string()), &request_id)
+        }
+        Err(err) => respond::error(Api::Anthropic, &err, &request_id),
+    }
+}
+
+async fn count_tokens_inner(state: &AppState, body: &[u8]) -> Result<u64, ApiError> {
+    let mut value: Value =
+        serde_json::from_slice(body).map_err(|err| ApiError::invalid(format!("the body is not valid JSON: {err}")))?;
+    let name = value.get("model").and_then(Value::as_str).ok_or_else(|| ApiError::invalid("model: required"))?;
+    if !value.get("messages").is_some_and(Value::is_array) {
+        return Err(ApiError::invalid("messages: required, as an array"));
+    }
+    let model = pipeline::resolve(state, name)?;
+    if model.provider.wire_api() == Some(Api::Anthropic) {
+        value["model"] = json!(model.upstream_model);
+        if let Some(tokens) = model.provider.count_tokens(value.clone()).await? {
+            return Ok(tokens);
+        }
+    }
+    let mut bytes = 0usize;
+    for key in ["system", "messages", "tools"] {
+        if let Some(part) = value.get(key) {
+            bytes += text_bytes(part);
+        }
+    }
+    Ok((bytes as u64).div_ceil(4).max(1))
+}
+
+fn text_bytes(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Array(items) => items.iter().map(text_bytes).sum(),
+        Value::Object(map) => map.iter().filter(|(k, _)| k.as_str() != "data").map(|(_, v)| text_bytes(v)).sum(),
+        _ => 0,
+    }
+}
+
+/// `GET /v1/models`: Anthropic's shape when the client sends `anthropic-version`, OpenAI's otherwise.
+async fn models(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let request_id = new_request_id();
+    let models = &state.config.models;
+    let body = if headers.contains_key("anthropic-version") {
+        let data: Vec<Value> = models
+            .values()
+            .map(|m| json!({ "type": "model", "id": m.name, "display_name": m.display_name, "created_at": "2025-01-01T00:00:00Z" }))
+            .collect();
+        json!({
+            "data": data,
+            "has_more": false,
+            "first_id": models.keys().next(),
+            "last_id": models.keys().next_back(),
+        })
+    } else {
+        let data: Vec<Value> = models
+            .values()
+            .map(|m| json!({ "id": m.name, "object": "model", "created": 0, "owned_by": m.provider_name }))
+            .collect();
+        json!({ "object": "list", "data": data })
+    };
+    respond::json(StatusCode::OK, Bytes::from(body.to_string()), &request_id)
+}
+
+async fn healthz() -> Response {
+    respond::json(StatusCode::OK, Bytes::from_static(b"{\"status\":\"ok\"}"), &new_request_id())
+}
+
+/// Ready once the config is loaded and at least one model is routable.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let (status, body) = if state.config.models.is_empty() {
+        (StatusCode::SERVICE_UNAVAILABLE, json!({ "status": "no models configured" }))
+    } else {
+        (StatusCode::OK, json!({ "status": "ready", "models": state.config.models.len() }))
+    };
+    respond::json(status, Bytes::from(body.to_string()), &new_request_id())
+}
+
+async fn not_found(request: Request<Body>) -> Response {
+    let api = respond::guess_api(request.headers(), request.uri().path());
+    let err = ApiError::new(ErrorKind::NotFound, format!("no route for {} {}", request.method(), request.uri().path()));
+    respond::error(api, &err, &new_request_id())
+}
+
+async fn method_not_allowed(request: Request<Body>) -> Response {
+    let api = respond::guess_api(request.headers(), request.uri().path());
+    let err = ApiError::new(
+        ErrorKind::InvalidRequest,
+        format!("method {} is not allowed on {}", request.method(), request.uri().path()),
+    );
+    let mut response = respond::error(api, &err, &new_request_id());
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    response
+}
