@@ -42,7 +42,11 @@ pub struct ChatRequest {
 }
 
 /// One piece of system prompt. Several system/developer messages become several pieces.
+///
+/// Serialises as Anthropic's system text block, `{"type":"text","text":…}`: Claude rejects system blocks
+/// without `type`. Deserialising accepts the block with or without it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "text")]
 pub struct SystemText {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -166,7 +166,8 @@ pub fn encode_request(request: &ChatRequest, upstream_model: &str) -> Result<Val
     if request.n.is_some_and(|n| n != 1) {
         return Err(ApiError::invalid("n: Claude returns one choice per request; send n=1"));
     }
-    let mut system: Vec<SystemText> = request.system.clone();
+    // Claude rejects empty (or whitespace-only) system text blocks, as it does message text blocks.
+    let mut system: Vec<SystemText> = request.system.iter().filter(|s| !s.text.trim().is_empty()).cloned().collect();
     if let Some(instruction) = response_format_instruction(request.response_format.as_ref()) {
         system.push(SystemText { text: instruction, cache_control: None });
     }
@@ -186,6 +187,9 @@ pub fn encode_request(request: &ChatRequest, upstream_model: &str) -> Result<Val
     if messages.is_empty() {
         // A request with only a system prompt: Claude needs a user turn, so the prompt becomes it.
         let text = system.drain(..).map(|s| s.text).collect::<Vec<_>>().join("\n\n");
+        // Nothing at all to say: Claude rejects an empty text block, so send a placeholder, as the OpenAI
+        // encoder does for chat templates.
+        let text = if text.is_empty() { String::from(".") } else { text };
         messages.push(Message { role: Role::User, content: vec![Block::text(text)] });
     }
     trim_final_assistant(&mut messages);
@@ -247,8 +251,10 @@ fn claude_block(block: &Block) -> Option<Block> {
     match block {
         // Empty or whitespace-only text blocks are rejected by the API.
         Block::Text { text, .. } if text.trim().is_empty() => None,
-        // Unsigned thinking comes from open models and would fail Claude's signature check.
-        Block::Thinking { signature: None, .. } => None,
+        // Unsigned thinking comes from open models and would fail Claude's signature check. An empty signature
+        // is unsigned too: the Anthropic stream encoder opens thinking blocks with `"signature": ""`, so a
+        // client echoing back reasoning streamed from an open model sends exactly that.
+        Block::Thinking { signature, .. } if signature.as_deref().is_none_or(str::is_empty) => None,
         Block::ToolUse { id, name, input, cache_control } => Some(Block::ToolUse {
             id: tool_ids::to_anthropic(id),
             name: name.clone(),

@@ -3,8 +3,8 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::ApiError;
 use crate::ir::{Block, ChatResponse, StopReason, Usage};
+use crate::{ApiError, tool_ids};
 
 /// Anthropic's `usage` object. Absent counters are zero.
 #[derive(Debug, Default, Clone, Copy, Deserialize)]
@@ -69,12 +69,27 @@ pub fn parse_usage(body: &[u8]) -> Option<Usage> {
 
 /// Renders the IR as a Messages response body.
 pub fn render_response(response: &ChatResponse) -> Value {
+    // Tool ids from OpenAI-compatible backends (`functions.get_weather:0`) must be mapped exactly as the stream
+    // encoder maps them: Anthropic clients send them back to Claude, which accepts only `^[a-zA-Z0-9_-]+$`.
+    let content: Vec<Block> = response
+        .content
+        .iter()
+        .map(|block| match block {
+            Block::ToolUse { id, name, input, cache_control } => Block::ToolUse {
+                id: tool_ids::to_anthropic(id),
+                name: name.clone(),
+                input: input.clone(),
+                cache_control: cache_control.clone(),
+            },
+            other => other.clone(),
+        })
+        .collect();
     json!({
         "id": response.id,
         "type": "message",
         "role": "assistant",
         "model": response.model,
-        "content": response.content,
+        "content": content,
         "stop_reason": response.stop_reason,
         "stop_sequence": response.stop_sequence,
         "usage": render_usage(&response.usage),

@@ -88,7 +88,10 @@ struct WireImageUrl {
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct WireToolCall {
-    pub id: String,
+    /// Optional because some backends omit it (or send null) in responses; the response parser generates one,
+    /// the request parser insists on it (a tool message must be able to answer the call).
+    #[serde(default)]
+    pub id: Option<String>,
     pub function: WireFunctionCall,
 }
 
@@ -141,9 +144,14 @@ pub fn parse_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
                     None => Vec::new(),
                 };
                 blocks.retain(|b| !matches!(b, Block::Text { text, .. } if text.is_empty()));
-                for call in tool_calls.unwrap_or_default() {
+                for (number, call) in tool_calls.unwrap_or_default().into_iter().enumerate() {
+                    let Some(id) = call.id else {
+                        return Err(ApiError::invalid(format!(
+                            "messages[{position}].tool_calls[{number}].id: required"
+                        )));
+                    };
                     blocks.push(Block::ToolUse {
-                        id: call.id,
+                        id,
                         name: call.function.name,
                         input: arguments_object(&call.function.arguments).map_err(|err| {
                             ApiError::invalid(format!("messages[{position}].tool_calls: arguments are not JSON: {err}"))
@@ -487,7 +495,7 @@ fn assistant_message(content: &[Block]) -> Value {
 impl From<&WireToolCall> for Block {
     fn from(call: &WireToolCall) -> Block {
         Block::ToolUse {
-            id: call.id.clone(),
+            id: call.id.clone().unwrap_or_default(),
             name: call.function.name.clone(),
             input: arguments_object(&call.function.arguments).unwrap_or_else(|_| json!({})),
             cache_control: None,
