@@ -120,7 +120,8 @@ async fn connection_refused_is_a_502_in_the_clients_shape() {
             let response = h.send(api, chat_body(api, "dead", "hello", stream)).await;
             assert_eq!(response.status(), 502);
             let body: Value = response.json().await.unwrap();
-            let message = if api == "anthropic" { &body["error"]["message"] } else { &body["error"]["message"] };
+            // Both APIs put the message at error.message.
+            let message = &body["error"]["message"];
             assert_eq!(message, "could not connect to provider `dead`");
         }
     }
