@@ -60,11 +60,17 @@ struct WireError {
     message: String,
 }
 
-/// Turns Claude's SSE frames into IR events. Stateful only to make `message_delta` usage cumulative.
+/// Turns Claude's SSE frames into IR events. Stateful to make `message_delta` usage cumulative, and to skip
+/// the blocks it does not model.
 #[derive(Debug, Default)]
 pub struct StreamDecoder {
     usage: Usage,
     finished: bool,
+    /// Wire block index → IR block index, `None` for a block whose start yielded nothing (server tool uses and
+    /// results). Its deltas and stop must yield nothing too, and the blocks after it are renumbered, so the IR
+    /// keeps its grammar: every delta belongs to a started block, and blocks are numbered 0, 1, 2….
+    blocks: Vec<(usize, Option<usize>)>,
+    next_index: usize,
 }
 
 impl StreamDecoder {
@@ -101,16 +107,24 @@ impl StreamDecoder {
         let event: WireEvent = serde_json::from_value(value).map_err(|err| garbage(&err))?;
         Ok(match event {
             WireEvent::MessageStart { message } => {
+                self.blocks.clear();
+                self.next_index = 0;
                 self.usage = message.usage.merge_into(Usage::default());
                 Some(StreamEvent::MessageStart { id: message.id, model: message.model, usage: self.usage })
             }
-            WireEvent::ContentBlockStart { index, content_block } => {
-                block_start(&content_block).map(|block| StreamEvent::BlockStart { index, block })
+            WireEvent::ContentBlockStart { index: wire, content_block } => {
+                let block = block_start(&content_block);
+                let index = block.is_some().then(|| {
+                    self.next_index += 1;
+                    self.next_index - 1
+                });
+                self.blocks.push((wire, index));
+                block.zip(index).map(|(block, index)| StreamEvent::BlockStart { index, block })
             }
-            WireEvent::ContentBlockDelta { index, delta } => {
-                block_delta(&delta).map(|delta| StreamEvent::BlockDelta { index, delta })
-            }
-            WireEvent::ContentBlockStop { index } => Some(StreamEvent::BlockStop { index }),
+            WireEvent::ContentBlockDelta { index, delta } => self
+                .ir_index(index)
+                .and_then(|index| block_delta(&delta).map(|delta| StreamEvent::BlockDelta { index, delta })),
+            WireEvent::ContentBlockStop { index } => self.ir_index(index).map(|index| StreamEvent::BlockStop { index }),
             WireEvent::MessageDelta { delta, usage } => {
                 self.usage = usage.merge_into(self.usage);
                 Some(StreamEvent::MessageDelta {
@@ -129,6 +143,14 @@ impl StreamDecoder {
                 Some(StreamEvent::Error(ApiError::new(ErrorKind::from_type_name(&error.kind), error.message)))
             }
         })
+    }
+
+    /// The IR index of a wire block; `None` for a skipped block. A block never started keeps its wire index.
+    fn ir_index(&self, wire: usize) -> Option<usize> {
+        match self.blocks.iter().rev().find(|(w, _)| *w == wire) {
+            Some((_, index)) => *index,
+            None => Some(wire),
+        }
     }
 }
 

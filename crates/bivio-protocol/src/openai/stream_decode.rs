@@ -100,15 +100,26 @@ impl StreamDecoder {
     /// Decodes one frame into zero or more IR events.
     pub fn decode(&mut self, frame: &Frame) -> Result<Vec<StreamEvent>, ApiError> {
         let Some(data) = frame.data.as_deref() else { return Ok(Vec::new()) };
+        // After `[DONE]` or an error the IR stream is over (`MessageStop`/`Error` end it); anything a server sends
+        // after that must not produce events that would follow them.
+        if self.finished {
+            return Ok(Vec::new());
+        }
         let mut events = Vec::new();
         if data.trim() == "[DONE]" {
             self.finish_into(&mut events);
             return Ok(events);
         }
         let value: Value = serde_json::from_str(data).map_err(|err| garbage(&err))?;
-        if let Some(error) = value.get("error") {
+        // Some servers put `"error": null` on ordinary chunks; only a present error ends the stream. The error is
+        // usually `{message, type}`, but a few servers send a bare string.
+        if let Some(error) = value.get("error").filter(|error| !error.is_null()) {
             self.finished = true;
-            let message = error.get("message").and_then(Value::as_str).unwrap_or("the upstream failed");
+            let message = error
+                .get("message")
+                .and_then(Value::as_str)
+                .or_else(|| error.as_str())
+                .unwrap_or("the upstream failed");
             let kind = error.get("type").and_then(Value::as_str).map_or(ErrorKind::Api, ErrorKind::from_type_name);
             events.push(StreamEvent::Error(ApiError::new(kind, message)));
             return Ok(events);
