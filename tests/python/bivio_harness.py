@@ -15,10 +15,10 @@ import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -41,6 +41,8 @@ CLIENT_KEY = "sk-client-key-not-for-upstream"
 
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 5.0
+#: Set to keep the children's log files (in /tmp/bivio-test-*) after the session, for debugging.
+KEEP_LOGS = bool(os.environ.get("BIVIO_TEST_KEEP_LOGS"))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -121,9 +123,14 @@ class Child:
         raise TimeoutError(f"{self.name}: {url} not ready within {timeout}s\n{self.logs()}")
 
     def stop(self) -> None:
-        """SIGTERM, a bounded wait, then SIGKILL of the whole process group."""
+        """SIGTERM, a bounded wait, then SIGKILL of the whole process group; then the logs go."""
         if self in _live:
             _live.remove(self)
+        self._terminate()
+        if not KEEP_LOGS:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
+
+    def _terminate(self) -> None:
         if self.proc.poll() is not None:
             return
         try:
@@ -162,12 +169,16 @@ class MockUpstream:
     """`bivio-mock-upstream` as a process, plus its `/_mock` control API."""
 
     def __init__(self, require_key: str | None = UPSTREAM_KEY):
+        require_binaries()
         argv = [str(MOCK_BIN), "--listen", "127.0.0.1:0"]
         if require_key:
             argv += ["--require-key", require_key]
         self.child = Child("mock-upstream", argv)
-        match = self.child.wait_for_line(r"listening on (http://\S+)")
-        self.url = match.group(1)
+        try:
+            self.url = self.child.wait_for_line(r"listening on (http://\S+)").group(1)
+        except BaseException:
+            self.child.stop()  # the exception already carries the log
+            raise
         self.http = httpx.Client(base_url=self.url, timeout=10.0)
         self._keys = itertools.count()
 
@@ -242,11 +253,16 @@ CLAUDE_UPSTREAM = "claude-sonnet-4-5"
 LOCAL_UPSTREAM = "mock-local"
 DEAD_CLAUDE_MODEL = "dead-claude"
 DEAD_LOCAL_MODEL = "dead-local"
+SLOW_CLAUDE_MODEL = "slow-claude"
+SLOW_LOCAL_MODEL = "slow-local"
+#: Response and stream-idle timeout of the slow providers (the mock's delays exceed it).
+SLOW_TIMEOUT_S = 1
 MAX_BODY_BYTES = 1_048_576
 
 
 def gateway_config(mock: MockUpstream, dead_port: int) -> str:
-    """Two live models (one per backend API) and two whose provider points at a closed port."""
+    """Two live models (one per backend API), two whose provider points at a closed port, and two on the mock
+    behind providers with 1-second timeouts."""
     return f"""
 [server]
 listen = "127.0.0.1:0"
@@ -272,6 +288,20 @@ kind = "openai_compatible"
 api_base = "http://127.0.0.1:{dead_port}/v1"
 connect_timeout_secs = 2
 
+[providers.slow_claude]
+kind = "anthropic"
+api_base = "{mock.anthropic_base}"
+api_key_env = "{UPSTREAM_KEY_ENV}"
+response_timeout_secs = {SLOW_TIMEOUT_S}
+stream_idle_timeout_secs = {SLOW_TIMEOUT_S}
+
+[providers.slow_local]
+kind = "openai_compatible"
+api_base = "{mock.openai_base}"
+api_key_env = "{UPSTREAM_KEY_ENV}"
+response_timeout_secs = {SLOW_TIMEOUT_S}
+stream_idle_timeout_secs = {SLOW_TIMEOUT_S}
+
 [models.{CLAUDE_MODEL}]
 provider = "claude"
 upstream_model = "{CLAUDE_UPSTREAM}"
@@ -285,6 +315,14 @@ provider = "dead_claude"
 
 [models.{DEAD_LOCAL_MODEL}]
 provider = "dead_local"
+
+[models.{SLOW_CLAUDE_MODEL}]
+provider = "slow_claude"
+upstream_model = "{CLAUDE_UPSTREAM}"
+
+[models.{SLOW_LOCAL_MODEL}]
+provider = "slow_local"
+upstream_model = "{LOCAL_UPSTREAM}"
 """
 
 
@@ -298,14 +336,19 @@ class Gateway:
         self.config_path.write_text(config_text)
         argv = [str(BIVIO_BIN), "serve", "--config", str(self.config_path), "--listen", "127.0.0.1:0"]
         self.child = Child("bivio", argv, env={"BIVIO_LOG": "warn", **(env or {})})
-        match = self.child.wait_for_line(r"^bivio listening on (http://\S+)")
-        self.url = match.group(1)
-        self.child.wait_for_http(f"{self.url}/readyz")
+        try:
+            self.url = self.child.wait_for_line(r"^bivio listening on (http://\S+)").group(1)
+            self.child.wait_for_http(f"{self.url}/readyz")
+        except BaseException:
+            self.child.stop()  # the exception already carries the log
+            shutil.rmtree(self.config_dir, ignore_errors=True)
+            raise
         self.http = httpx.Client(base_url=self.url, timeout=30.0)
 
     def stop(self) -> None:
         self.http.close()
         self.child.stop()
+        shutil.rmtree(self.config_dir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -542,7 +585,3 @@ def text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     return "".join(part.get("text", "") for part in content if isinstance(part, dict))
-
-
-def log(*args: Any) -> None:
-    print(*args, file=sys.stderr)

@@ -14,7 +14,6 @@ import math
 from typing import Any
 
 import anthropic
-import httpx
 import openai
 import pytest
 
@@ -27,6 +26,8 @@ from bivio_harness import (
     LOCAL_MODEL,
     LOCAL_UPSTREAM,
     PAIRINGS,
+    SLOW_CLAUDE_MODEL,
+    SLOW_LOCAL_MODEL,
     UPSTREAM_KEY,
     Pairing,
     Reply,
@@ -158,13 +159,12 @@ def test_responses_carry_request_id(sdk, anthropic_client, openai_client, script
     raw.parse()
 
 
-def test_usage_with_cache_creation_for_openai_client(openai_client, script):
+@pytest.mark.parametrize("stream", [False, True], ids=["nonstream", "stream"])
+def test_usage_with_cache_creation_for_openai_client(openai_client, script, stream):
     """Anthropic → OpenAI: prompt_tokens counts cache writes too (input + cache_read + cache_creation)."""
     usage = {"input_tokens": 11, "output_tokens": 7, "cache_read_input_tokens": 5, "cache_creation_input_tokens": 3}
     marker = script({"content": [{"type": "text", "text": "ok"}], "usage": usage})
-    reply = openai_reply(
-        openai_client.chat.completions.create(model=CLAUDE_MODEL, messages=[{"role": "user", "content": marker}])
-    )
+    reply = ask(Pairing("openai", "anthropic"), openai_client, marker, stream=stream)
     assert reply.usage["prompt_tokens"] == 19
     assert reply.usage["prompt_tokens_details"]["cached_tokens"] == 5
     assert reply.usage["total_tokens"] == 26
@@ -394,10 +394,11 @@ def test_tool_use_round_trip(pairing, client, script, mock):
         assert roles == ["user", "assistant", "user"], roles
         assistant_blocks = sent["messages"][1]["content"]
         tool_use = next(b for b in assistant_blocks if b["type"] == "tool_use")
-        assert tool_use == {"type": "tool_use", "id": tool_id, "name": "get_weather", "input": {"city": "Rome"}} or (
-            {k: tool_use[k] for k in ("type", "id", "name", "input")}
-            == {"type": "tool_use", "id": tool_id, "name": "get_weather", "input": {"city": "Rome"}}
-        )
+        assert {k: tool_use.get(k) for k in ("id", "name", "input")} == {
+            "id": tool_id,
+            "name": "get_weather",
+            "input": {"city": "Rome"},
+        }
         assert any(b["type"] == "text" and b["text"] == "Let me check." for b in assistant_blocks)
         result_blocks = sent["messages"][2]["content"]
         assert result_blocks[0]["type"] == "tool_result", "tool results come first in the user turn"
@@ -835,7 +836,7 @@ def test_openai_n_greater_than_one_to_claude_is_a_clear_400(openai_client, scrip
 # 8. Models and token counting
 # --------------------------------------------------------------------------------------------------
 
-ALL_MODELS = {CLAUDE_MODEL, LOCAL_MODEL, DEAD_CLAUDE_MODEL, DEAD_LOCAL_MODEL}
+ALL_MODELS = {CLAUDE_MODEL, LOCAL_MODEL, DEAD_CLAUDE_MODEL, DEAD_LOCAL_MODEL, SLOW_CLAUDE_MODEL, SLOW_LOCAL_MODEL}
 
 
 def test_models_list_anthropic_sdk(anthropic_client):
@@ -984,3 +985,147 @@ def test_client_disconnect_cancels_upstream(pairing, client, script, mock):
     after = mock.wait_for_stats(lambda s: s["streams_cancelled"] > before["streams_cancelled"], timeout=5.0)
     assert after["streams_cancelled"] == before["streams_cancelled"] + 1, (before, after)
     assert after["streams_completed"] == before["streams_completed"], (before, after)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["nonstream", "stream"])
+def test_text_then_tool_call(pairing, client, script, stream):
+    """Text before a tool call, streamed or not: the text block and the call both arrive intact."""
+    tool_id = upstream_tool_id(pairing.backend)
+    marker = script(
+        {
+            "content": [
+                {"type": "text", "text": "Checking the weather now."},
+                {"type": "tool_use", "id": tool_id, "name": "get_weather", "input": {"city": "Rome"}},
+            ],
+            "stream": {"chunk_size": 4},
+        }
+    )
+    reply = ask(pairing, client, f"{marker} weather?", stream=stream, tools=tools_for(pairing.sdk))
+    assert reply.text == "Checking the weather now."
+    assert [(c.id, c.name, c.arguments) for c in reply.tool_calls] == [
+        (client_tool_id(pairing, tool_id), "get_weather", {"city": "Rome"})
+    ]
+    assert reply.stop == expected_stop(pairing, "tool_use")
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["nonstream", "stream"])
+def test_tool_call_without_arguments(pairing, client, script, stream):
+    """A call with empty input: Anthropic clients get `{}`, OpenAI clients a JSON string that parses to `{}`."""
+    marker = script({"content": [{"type": "tool_use", "id": upstream_tool_id(pairing.backend), "name": "get_time"}]})
+    reply = ask(pairing, client, f"{marker} time?", stream=stream, tools=tools_for(pairing.sdk, ("get_time",)))
+    assert [(c.name, c.arguments) for c in reply.tool_calls] == [("get_time", {})]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_tool_result_error_flag_and_blocks(backend, anthropic_client, script, mock):
+    """An Anthropic tool_result with is_error and block content: forwarded as is to Claude; toward OpenAI
+    backends a `tool` message whose text says it is an error (OpenAI has no error flag)."""
+    marker = script({"content": [{"type": "text", "text": "Sorry about that."}]})
+    pairing = Pairing("anthropic", backend)
+    messages = [
+        {"role": "user", "content": f"{marker} weather?"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01E", "name": "get_weather", "input": {"city": "Atlantis"}}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_01E", "is_error": True,
+                 "content": [{"type": "text", "text": "unknown city"}]},
+                {"type": "text", "text": "Try again?"},
+            ],
+        },
+    ]
+    reply = anthropic_reply(
+        anthropic_client.messages.create(model=pairing.model, max_tokens=64, tools=tools_for("anthropic"), messages=messages)
+    )
+    assert reply.text == "Sorry about that."
+    sent = mock.only_call_with(marker)["body"]["messages"]
+    if backend == "anthropic":
+        assert sent == messages
+    else:
+        assert [m["role"] for m in sent] == ["user", "assistant", "tool", "user"]
+        tool = sent[2]
+        assert tool["tool_call_id"] == "toolu_01E"
+        assert "unknown city" in text_of(tool["content"]) and "error" in text_of(tool["content"]).lower()
+        assert text_of(sent[3]["content"]) == "Try again?"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["nonstream", "stream"])
+def test_empty_answer(pairing, client, script, stream):
+    """protocol-notes: always emit the full skeleton, even for empty output."""
+    marker = script({"content": [], "usage": USAGE})
+    reply = ask(pairing, client, f"{marker} say nothing", stream=stream)
+    assert reply.text == "" and reply.tool_calls == []
+    assert reply.stop == expected_stop(pairing, "end_turn")
+    assert_usage(pairing, reply.usage)
+
+
+UNICODE_TEXT = "Ciao, città! Straße → 東京 🌍🚀 — fin."
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["nonstream", "stream"])
+def test_unicode_text_split_into_single_characters(pairing, client, script, stream):
+    """Multi-byte characters (and astral-plane emoji) streamed one character per frame survive re-encoding."""
+    marker = script({"content": [{"type": "text", "text": UNICODE_TEXT}], "stream": {"chunk_size": 1}})
+    assert ask(pairing, client, f"{marker} unicode", stream=stream).text == UNICODE_TEXT
+
+
+def test_response_format_json_schema_to_claude(openai_client, script, mock):
+    """Claude has no response_format: bivio turns it into a system instruction that carries the schema."""
+    marker = script({"content": [{"type": "text", "text": '{"city": "Rome"}'}]})
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    reply = openai_reply(
+        openai_client.chat.completions.create(
+            model=CLAUDE_MODEL,
+            messages=[{"role": "system", "content": "Be helpful."}, {"role": "user", "content": marker}],
+            response_format={"type": "json_schema", "json_schema": {"name": "place", "schema": schema}},
+        )
+    )
+    assert json.loads(reply.text) == {"city": "Rome"}
+    body = mock.only_call_with(marker)["body"]
+    texts = system_texts_sent("anthropic", body)
+    assert texts[0] == "Be helpful."
+    instruction = texts[-1]
+    assert "JSON" in instruction
+    assert json.loads(instruction[instruction.index("{"):]) == schema, instruction
+    assert "response_format" not in body
+
+
+def test_concurrent_requests_do_not_cross(pairing, client, script):
+    """Eight requests in flight at once, each with its own script: every answer matches its own request."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    markers = [
+        script({"content": [{"type": "text", "text": f"answer number {i}"}], "stream": {"chunk_size": 2, "chunk_delay_ms": 5}})
+        for i in range(8)
+    ]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = list(pool.map(lambda im: ask(pairing, client, f"{im[1]} q", stream=im[0] % 2 == 0), enumerate(markers)))
+    assert [r.text for r in replies] == [f"answer number {i}" for i in range(8)]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bivio bug: Anthropic passthrough forwards thinking blocks with an empty signature (as bivio itself "
+    "streams them for reasoning from OpenAI-compatible backends) to Claude, which rejects them; protocol-notes: "
+    "drop unsigned thinking blocks before sending to Claude",
+)
+def test_unsigned_thinking_from_a_local_model_is_not_sent_to_claude(anthropic_client, script, mock):
+    """A conversation started on a local model (its reasoning became a thinking block without a signature)
+    continues on Claude: the unsigned block must not reach Claude."""
+    local = script({"content": [{"type": "thinking", "thinking": "local musings"}, {"type": "text", "text": "Hi!"}]})
+    messages: list[Any] = [{"role": "user", "content": f"{local} hello"}]
+    with anthropic_client.messages.stream(model=LOCAL_MODEL, max_tokens=256, messages=messages) as stream:
+        first = stream.get_final_message()
+    thinking = [b for b in first.content if b.type == "thinking"]
+    assert thinking and not thinking[0].signature, "precondition: local reasoning arrives unsigned"
+    claude = script({"content": [{"type": "text", "text": "ok"}]})
+    messages += [{"role": "assistant", "content": first.content}, {"role": "user", "content": f"{claude} go on"}]
+    anthropic_client.messages.create(model=CLAUDE_MODEL, max_tokens=256, messages=messages)
+    sent = mock.only_call_with(claude)["body"]["messages"][1]["content"]
+    assert all(block["type"] != "thinking" for block in sent), sent
+
+
+def test_health_and_readiness(gateway):
+    assert gateway.http.get("/healthz").json()["status"] == "ok"
+    ready = gateway.http.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
