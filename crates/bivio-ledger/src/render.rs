@@ -327,11 +327,12 @@ fn compact(value: u64) -> String {
     }
 }
 
-/// Dollars: cents from $1 up (`$1,234.56`), four places below (`$0.0042`), `<$0.0001` for dust.
+/// Dollars: cents from $1 up and for whole cents (`$1,234.56`, `$0.30`), four places below (`$0.0042`),
+/// `<$0.0001` for dust.
 fn usd(value: Decimal) -> String {
     let sign = if value.is_sign_negative() && !value.is_zero() { "-" } else { "" };
     let abs = value.abs();
-    let places = if abs >= Decimal::ONE || abs.is_zero() { 2 } else { 4 };
+    let places = if abs >= Decimal::ONE || abs.round_dp(2) == abs { 2 } else { 4 };
     let rounded = abs.round_dp(places);
     if rounded.is_zero() && !abs.is_zero() {
         return format!("{sign}<$0.0001");
@@ -374,6 +375,7 @@ mod tests {
         assert_eq!(usd(d("0.0042")), "$0.0042");
         assert_eq!(usd(d("0.00001")), "<$0.0001");
         assert_eq!(usd(Decimal::ZERO), "$0.00");
+        assert_eq!(usd(d("0.3")), "$0.30");
         assert_eq!(usd(d("-12.345")), "-$12.34");
         assert_eq!(ms(Some(1234.4)), "1,234");
         assert_eq!(ms(Some(45.25)), "45.2");

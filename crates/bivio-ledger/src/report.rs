@@ -192,7 +192,7 @@ impl Acc {
             output_tokens: self.output_tokens,
             cache_read_tokens: self.cache_read_tokens,
             cache_write_tokens: self.cache_write_tokens,
-            cost_usd: self.cost_usd,
+            cost_usd: self.cost_usd.normalize(),
             latency_p50_ms: percentile_ms(&mut self.latencies_us, 50),
             latency_p95_ms: percentile_ms(&mut self.latencies_us, 95),
             ttft_p50_ms: percentile_ms(&mut self.ttfts_us, 50),
@@ -200,7 +200,7 @@ impl Acc {
             output_tokens_per_s: rate(self.generated_tokens, self.generation_us),
             local_requests: self.local_requests,
             local_share: share(self.local_requests, self.requests),
-            savings_usd: has_baseline.then(|| self.local_baseline_usd - self.local_cost_usd),
+            savings_usd: has_baseline.then(|| (self.local_baseline_usd - self.local_cost_usd).normalize()),
         }
     }
 }

@@ -56,13 +56,13 @@ pub fn seeded(n: u64) -> (LedgerRecord, Vec<AttemptRecord>) {
         _ => ("openai", "gpt-4o-mini", false, Pricing::PerToken(mini())),
     };
     let failed = n % 11 == 5;
-    let streamed = n % 3 != 0;
+    let streamed = !n.is_multiple_of(3);
     let usage = if failed {
         Usage::default()
     } else {
         Usage {
-            input_tokens: 200 + 37 * n,
-            output_tokens: 50 + 13 * n,
+            input_tokens: 8_000 + 1_337 * n,
+            output_tokens: 600 + 53 * n,
             cache_read_tokens: if which == 2 {
                 10_000
             } else if which == 3 {
@@ -74,15 +74,17 @@ pub fn seeded(n: u64) -> (LedgerRecord, Vec<AttemptRecord>) {
             reasoning_tokens: (which == 3).then_some(10),
         }
     };
-    let total_us = if local { 800_000 + 90_000 * n } else { 1_200_000 + 45_000 * n };
+    // Time to first token, then generation at 45 tokens/s locally and 80 tokens/s in the cloud.
+    let (first_token_us, tokens_per_s) = if local { (120_000 + 1_000 * n, 45) } else { (400_000 + 2_000 * n, 80) };
+    let total_us = first_token_us + usage.output_tokens * 1_000_000 / tokens_per_s + if failed { 2_000_000 } else { 0 };
     let upstream_us = total_us - 1_500 - 100 * n;
-    let ttft_us = (streamed && !failed).then_some(if local { 120_000 + 1_000 * n } else { 400_000 + 2_000 * n });
+    let ttft_us = (streamed && !failed).then_some(first_token_us);
     let cost = pricing.cost(&usage, upstream_us);
 
     let mut record = LedgerRecord::new(
         id(ts_ms, n),
         ts_ms,
-        if n % 2 == 0 { Api::Anthropic } else { Api::OpenAi },
+        if n.is_multiple_of(2) { Api::Anthropic } else { Api::OpenAi },
         if local { "auto" } else { model },
         if failed { Status::Error } else { Status::Ok },
     );
