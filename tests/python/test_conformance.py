@@ -677,12 +677,6 @@ def test_openai_system_and_developer_to_claude(openai_client, script, mock):
     assert [m["role"] for m in body["messages"]] == ["user"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bivio bug: OpenAI→openai_compatible passthrough forwards `developer` and several `system` messages "
-    "unchanged (pipeline.rs upstream_body); protocol-notes wants one leading system message, never developer "
-    "(llama-cpp-python rejects `developer` with HTTP 500)",
-)
 def test_openai_system_and_developer_to_openai_backend(openai_client, script, mock):
     marker = script({"content": [{"type": "text", "text": "ok"}]})
     openai_client.chat.completions.create(
@@ -812,11 +806,6 @@ def test_anthropic_parameters_to_openai_backend(anthropic_client, script, mock):
     assert body["top_p"] == 0.8
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bivio bug: OpenAI→openai_compatible passthrough forwards max_completion_tokens unchanged; "
-    "llama-cpp-python and Ollama ignore it, so generation is unbounded (protocol-notes: send max_tokens)",
-)
 def test_openai_max_completion_tokens_to_openai_backend(openai_client, script, mock):
     marker = script({"content": [{"type": "text", "text": "ok"}]})
     openai_client.chat.completions.create(
@@ -1103,12 +1092,6 @@ def test_concurrent_requests_do_not_cross(pairing, client, script):
     assert [r.text for r in replies] == [f"answer number {i}" for i in range(8)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bivio bug: Anthropic passthrough forwards thinking blocks with an empty signature (as bivio itself "
-    "streams them for reasoning from OpenAI-compatible backends) to Claude, which rejects them; protocol-notes: "
-    "drop unsigned thinking blocks before sending to Claude",
-)
 def test_unsigned_thinking_from_a_local_model_is_not_sent_to_claude(anthropic_client, script, mock):
     """A conversation started on a local model (its reasoning became a thinking block without a signature)
     continues on Claude: the unsigned block must not reach Claude."""

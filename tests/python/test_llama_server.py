@@ -148,12 +148,6 @@ def test_anthropic_sdk_stream(anthropic_llama):
     assert reply.text == anthropic_reply(anthropic_llama.messages.create(**anthropic_kwargs())).text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bivio gap: llama-cpp-python ignores stream_options.include_usage, so its streams carry no usage and "
-    "bivio's Anthropic stream reports output_tokens 0 (and input_tokens 0) for a non-empty answer; "
-    "it should fall back to counting/estimating when [DONE] arrives without usage",
-)
 def test_anthropic_sdk_stream_usage(anthropic_llama):
     reply, _ = anthropic_stream(anthropic_llama)
     check_anthropic(reply)
@@ -184,11 +178,6 @@ def test_openai_sdk_stream(openai_llama):
     assert reply.text == openai_reply(openai_llama.chat.completions.create(**openai_kwargs())).text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bivio gap: llama-cpp-python ignores stream_options.include_usage and the OpenAI passthrough forwards "
-    "its stream as is, so a client that asked for include_usage gets no usage chunk",
-)
 def test_openai_sdk_stream_usage_chunk(openai_llama):
     result = collect_openai_stream(
         openai_llama.chat.completions.create(stream=True, stream_options={"include_usage": True}, **openai_kwargs())
@@ -236,11 +225,6 @@ def test_anthropic_system_prompt_reaches_a_template_without_system_role(anthropi
     check_anthropic(reply)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bivio bug: the OpenAI passthrough forwards `developer` messages; llama-cpp-python rejects that role "
-    "(HTTP 500 validation error), protocol-notes wants one leading `system` message toward such backends",
-)
 def test_openai_developer_message(openai_llama):
     reply = openai_reply(
         openai_llama.chat.completions.create(

@@ -36,6 +36,8 @@ pub struct ClientView {
     pub strip_usage_chunk: bool,
     /// Unix seconds, for OpenAI's `created`.
     pub created: u64,
+    /// Input tokens to report if the backend reports no usage.
+    pub prompt_estimate: u64,
 }
 
 /// A complete answer in the client's API: the body to send, and what it says for accounting.
@@ -65,7 +67,9 @@ pub fn complete(client: &ClientView, completion: Completion, observer: &mut Obse
 /// The client's SSE body for an upstream stream.
 pub fn stream(client: ClientView, upstream: EventStream, observer: Observer) -> ClientStream {
     let (source, decoder, passthrough) = match upstream {
-        EventStream::Wire { api, frames } => (Source::Frames(frames), Some(Decoder::new(api)), api == client.api),
+        EventStream::Wire { api, frames } => {
+            (Source::Frames(frames), Some(Decoder::new(api, client.prompt_estimate)), api == client.api)
+        }
         EventStream::Ir(events) => (Source::Events(events), None, false),
     };
     let encoder = if passthrough { None } else { Some(Encoder::new(&client)) };
@@ -78,6 +82,10 @@ pub fn stream(client: ClientView, upstream: EventStream, observer: Observer) -> 
         pending: VecDeque::new(),
         finished_cleanly: false,
         done: false,
+        usage_chunk_sent: false,
+        upstream_id: String::new(),
+        upstream_model: String::new(),
+        usage: bivio_protocol::ir::Usage::default(),
     }
 }
 
@@ -92,10 +100,10 @@ enum Decoder {
 }
 
 impl Decoder {
-    fn new(api: Api) -> Decoder {
+    fn new(api: Api, prompt_estimate: u64) -> Decoder {
         match api {
             Api::Anthropic => Decoder::Anthropic(anthropic::StreamDecoder::new()),
-            Api::OpenAi => Decoder::OpenAi(openai::StreamDecoder::new()),
+            Api::OpenAi => Decoder::OpenAi(openai::StreamDecoder::with_prompt_estimate(prompt_estimate)),
         }
     }
 
@@ -162,6 +170,12 @@ pub struct ClientStream {
     /// A terminator (`message_stop`, `[DONE]`) or an error has been produced.
     finished_cleanly: bool,
     done: bool,
+    /// OpenAI passthrough: the upstream's usage chunk reached the client.
+    usage_chunk_sent: bool,
+    /// From `MessageStart`: the upstream's response id and model, for a usage chunk bivio must add.
+    upstream_id: String,
+    upstream_model: String,
+    usage: bivio_protocol::ir::Usage,
 }
 
 impl ClientStream {
@@ -172,22 +186,53 @@ impl ClientStream {
             None => Vec::new(),
         };
         if self.encoder.is_none() {
-            if !(self.client.strip_usage_chunk && is_usage_only_chunk(&frame)) {
-                self.pending.push_back(frame.raw);
-            }
-            for event in &events {
-                self.observer.event(event);
-                if matches!(event, StreamEvent::MessageStop | StreamEvent::Error(_)) {
-                    self.finished_cleanly = true;
-                }
-                if matches!(event, StreamEvent::Error(_)) {
-                    self.done = true;
-                }
-            }
+            self.passthrough(frame, &events);
         } else {
             for event in events {
                 self.on_event(event);
             }
+        }
+    }
+
+    /// Same API: forward the frame untouched, watching its events. Two additions for OpenAI clients that
+    /// asked for usage: the usage chunk bivio requested is dropped if they did not, and one is added before
+    /// `[DONE]` if the backend sent none (some servers ignore `include_usage`).
+    fn passthrough(&mut self, frame: Frame, events: &[StreamEvent]) {
+        let usage = if self.client.api == Api::OpenAi { chunk_usage(&frame) } else { ChunkUsage::None };
+        for event in events {
+            self.observer.event(event);
+            match event {
+                StreamEvent::MessageStart { id, model, usage } => {
+                    self.upstream_id.clone_from(id);
+                    self.upstream_model.clone_from(model);
+                    self.usage = *usage;
+                }
+                StreamEvent::MessageDelta { usage, .. } => self.usage = *usage,
+                StreamEvent::MessageStop => {
+                    self.finished_cleanly = true;
+                    self.add_missing_usage_chunk();
+                }
+                StreamEvent::Error(_) => {
+                    self.finished_cleanly = true;
+                    self.done = true;
+                }
+                _ => {}
+            }
+        }
+        match usage {
+            ChunkUsage::Only if self.client.strip_usage_chunk => return,
+            ChunkUsage::Only | ChunkUsage::Inline => self.usage_chunk_sent = true,
+            ChunkUsage::None => {}
+        }
+        self.pending.push_back(frame.raw);
+    }
+
+    fn add_missing_usage_chunk(&mut self) {
+        if self.client.api == Api::OpenAi && self.client.include_usage && !self.usage_chunk_sent {
+            self.usage_chunk_sent = true;
+            let id = if self.upstream_id.is_empty() { &self.client.request_id } else { &self.upstream_id };
+            let model = if self.upstream_model.is_empty() { &self.client.model } else { &self.upstream_model };
+            self.pending.push_back(openai::usage_chunk(id, model, self.client.created, &self.usage));
         }
     }
 
@@ -241,8 +286,13 @@ impl ClientStream {
                     self.observer.event(&event);
                     self.finished_cleanly = true;
                     if self.client.api == Api::OpenAi {
+                        self.add_missing_usage_chunk();
                         self.pending.push_back(openai::done_frame());
                     }
+                }
+                StreamEvent::MessageDelta { usage, .. } => {
+                    self.observer.event(&event);
+                    self.usage = usage;
                 }
                 other => self.observer.event(&other),
             }
@@ -250,16 +300,29 @@ impl ClientStream {
     }
 }
 
-/// An OpenAI chunk with `choices: []` that carries usage.
-fn is_usage_only_chunk(frame: &Frame) -> bool {
-    let Some(data) = frame.data.as_deref() else { return false };
+/// Where an OpenAI chunk carries usage.
+enum ChunkUsage {
+    None,
+    /// The dedicated final chunk: `choices: []` and `usage`.
+    Only,
+    /// Usage on a chunk that also has choices (some servers do this).
+    Inline,
+}
+
+fn chunk_usage(frame: &Frame) -> ChunkUsage {
+    let Some(data) = frame.data.as_deref() else { return ChunkUsage::None };
     if !data.contains("\"usage\"") {
-        return false;
+        return ChunkUsage::None;
     }
-    serde_json::from_str::<serde_json::Value>(data).is_ok_and(|v| {
-        v.get("choices").and_then(|c| c.as_array()).is_some_and(Vec::is_empty)
-            && v.get("usage").is_some_and(|u| !u.is_null())
-    })
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(data) else { return ChunkUsage::None };
+    if value.get("usage").is_none_or(serde_json::Value::is_null) {
+        return ChunkUsage::None;
+    }
+    if value.get("choices").and_then(|c| c.as_array()).is_some_and(Vec::is_empty) {
+        ChunkUsage::Only
+    } else {
+        ChunkUsage::Inline
+    }
 }
 
 impl Stream for ClientStream {

@@ -15,7 +15,7 @@ use bivio_protocol::{Api, ApiError, ErrorKind, anthropic, openai};
 use bivio_providers::{UpstreamBody, UpstreamCall};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::AppState;
 use crate::config::Model;
@@ -51,7 +51,7 @@ async fn chat_inner(
     };
     let model = resolve(state, &request.model)?;
     let include_usage = api == Api::OpenAi && wants_usage(body);
-    let (upstream_body, strip_usage_chunk) = upstream_body(api, &request, model, body, include_usage)?;
+    let (upstream_body, strip_usage_chunk) = upstream_body(api, &request, model, body)?;
     let call = UpstreamCall { body: upstream_body, forward_headers: forwarded_headers(api, model, headers) };
     let client = ClientView {
         api,
@@ -60,6 +60,7 @@ async fn chat_inner(
         include_usage,
         strip_usage_chunk,
         created: unix_now(),
+        prompt_estimate: request.estimated_input_tokens(),
     };
     let mut observer =
         Observer::new(request_id.to_owned(), api, model.name.clone(), model.provider_name.clone(), request.stream);
@@ -100,23 +101,18 @@ pub fn resolve<'a>(state: &'a AppState, name: &str) -> Result<&'a Model, ApiErro
 }
 
 /// The body for the provider, and whether bivio added `include_usage` the client did not ask for.
-fn upstream_body(
-    api: Api,
-    request: &ChatRequest,
-    model: &Model,
-    raw: &[u8],
-    client_wants_usage: bool,
-) -> Result<(UpstreamBody, bool), ApiError> {
+fn upstream_body(api: Api, request: &ChatRequest, model: &Model, raw: &[u8]) -> Result<(UpstreamBody, bool), ApiError> {
     match model.provider.wire_api() {
         Some(wire) if wire == api => {
+            // Same API: the client's JSON with the fewest changes (see each API's `prepare_passthrough`).
             let mut body: Value = serde_json::from_slice(raw).map_err(|err| ApiError::invalid(err.to_string()))?;
-            body["model"] = json!(model.upstream_model);
-            let mut forced_usage = false;
-            if api == Api::OpenAi && request.stream && !client_wants_usage {
-                // The ledger needs usage; the client gets the stream it asked for (the usage chunk is dropped).
-                body["stream_options"] = json!({ "include_usage": true });
-                forced_usage = true;
-            }
+            let forced_usage = match api {
+                Api::Anthropic => {
+                    anthropic::prepare_passthrough(&mut body, &model.upstream_model);
+                    false
+                }
+                Api::OpenAi => openai::prepare_passthrough(&mut body, &model.upstream_model),
+            };
             Ok((UpstreamBody::Wire(body), forced_usage))
         }
         Some(Api::Anthropic) => {
@@ -146,7 +142,7 @@ fn wants_usage(body: &[u8]) -> bool {
         .unwrap_or(false)
 }
 
-fn forwarded_headers(api: Api, model: &Model, headers: &HeaderMap) -> Vec<(http::HeaderName, http::HeaderValue)> {
+pub fn forwarded_headers(api: Api, model: &Model, headers: &HeaderMap) -> Vec<(http::HeaderName, http::HeaderValue)> {
     if api != Api::Anthropic || model.provider.wire_api() != Some(Api::Anthropic) {
         return Vec::new();
     }

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::routing::{get, post};
-use bivio_protocol::{Api, ApiError, ErrorKind};
+use bivio_protocol::{Api, ApiError, ErrorKind, anthropic};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
@@ -76,15 +76,15 @@ async fn read_body(state: &AppState, api: Api, request: Request) -> Result<(Head
 }
 
 /// `POST /v1/messages/count_tokens`: Claude counts for Claude models; other backends get an estimate
-/// (UTF-8 bytes of all prompt text / 4, the usual rule of thumb), since OpenAI-compatible servers have no
+/// ([`bivio_protocol::ir::ChatRequest::estimated_input_tokens`]), since OpenAI-compatible servers have no
 /// standard counting endpoint.
 async fn count_tokens(State(state): State<AppState>, request: Request) -> Response {
     let request_id = new_request_id();
-    let (_, body) = match read_body(&state, Api::Anthropic, request).await {
+    let (headers, body) = match read_body(&state, Api::Anthropic, request).await {
         Ok(parts) => parts,
         Err(response) => return response,
     };
-    match count_tokens_inner(&state, &body).await {
+    match count_tokens_inner(&state, &headers, &body).await {
         Ok(tokens) => {
             respond::json(StatusCode::OK, Bytes::from(json!({ "input_tokens": tokens }).to_string()), &request_id)
         }
@@ -92,36 +92,30 @@ async fn count_tokens(State(state): State<AppState>, request: Request) -> Respon
     }
 }
 
-async fn count_tokens_inner(state: &AppState, body: &[u8]) -> Result<u64, ApiError> {
+async fn count_tokens_inner(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<u64, ApiError> {
     let mut value: Value =
         serde_json::from_slice(body).map_err(|err| ApiError::invalid(format!("the body is not valid JSON: {err}")))?;
-    let name = value.get("model").and_then(Value::as_str).ok_or_else(|| ApiError::invalid("model: required"))?;
-    if !value.get("messages").is_some_and(Value::is_array) {
-        return Err(ApiError::invalid("messages: required, as an array"));
-    }
-    let model = pipeline::resolve(state, name)?;
+    let Some(object) = value.as_object_mut() else {
+        return Err(ApiError::invalid("the body does not match the API schema: expected a JSON object"));
+    };
+    // A count request is a Messages request without `max_tokens`: validate it as one.
+    let had_max_tokens = object.contains_key("max_tokens");
+    object.entry("max_tokens").or_insert(json!(1));
+    let request = anthropic::parse_request(value.to_string().as_bytes())?;
+    let model = pipeline::resolve(state, &request.model)?;
     if model.provider.wire_api() == Some(Api::Anthropic) {
-        value["model"] = json!(model.upstream_model);
-        if let Some(tokens) = model.provider.count_tokens(value.clone()).await? {
+        if let Some(object) = value.as_object_mut() {
+            if !had_max_tokens {
+                object.remove("max_tokens");
+            }
+            object.insert("model".into(), json!(model.upstream_model));
+        }
+        let forward = pipeline::forwarded_headers(Api::Anthropic, model, headers);
+        if let Some(tokens) = model.provider.count_tokens(value, forward).await? {
             return Ok(tokens);
         }
     }
-    let mut bytes = 0usize;
-    for key in ["system", "messages", "tools"] {
-        if let Some(part) = value.get(key) {
-            bytes += text_bytes(part);
-        }
-    }
-    Ok((bytes as u64).div_ceil(4).max(1))
-}
-
-fn text_bytes(value: &Value) -> usize {
-    match value {
-        Value::String(s) => s.len(),
-        Value::Array(items) => items.iter().map(text_bytes).sum(),
-        Value::Object(map) => map.iter().filter(|(k, _)| k.as_str() != "data").map(|(_, v)| text_bytes(v)).sum(),
-        _ => 0,
-    }
+    Ok(request.estimated_input_tokens().max(1))
 }
 
 /// `GET /v1/models`: Anthropic's shape when the client sends `anthropic-version`, OpenAI's otherwise.

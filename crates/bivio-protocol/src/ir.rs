@@ -41,6 +41,32 @@ pub struct ChatRequest {
     pub stream: bool,
 }
 
+impl ChatRequest {
+    /// A rough input-token count, ⌈bytes of prompt text / 4⌉ (the usual rule of thumb for English and code):
+    /// system, message text, tool calls and results, tool definitions. Images and documents are not
+    /// counted. Used only where the backend gives no count.
+    pub fn estimated_input_tokens(&self) -> u64 {
+        let mut bytes: usize = self.system.iter().map(|s| s.text.len()).sum();
+        for message in &self.messages {
+            for block in &message.content {
+                bytes += match block {
+                    Block::Text { text, .. } => text.len(),
+                    Block::ToolUse { name, input, .. } => name.len() + input.to_string().len(),
+                    Block::ToolResult { content, .. } => content.joined_text().len(),
+                    Block::Thinking { thinking, .. } => thinking.len(),
+                    Block::Image { .. } | Block::RedactedThinking { .. } | Block::Document { .. } => 0,
+                };
+            }
+        }
+        for tool in &self.tools {
+            bytes += tool.name.len()
+                + tool.description.as_ref().map_or(0, String::len)
+                + tool.input_schema.to_string().len();
+        }
+        (bytes as u64).div_ceil(4)
+    }
+}
+
 /// One piece of system prompt. Several system/developer messages become several pieces.
 ///
 /// Serialises as Anthropic's system text block, `{"type":"text","text":…}`: Claude rejects system blocks

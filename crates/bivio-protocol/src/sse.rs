@@ -25,8 +25,6 @@ pub enum SseError {
     FrameTooLarge,
     #[error("an event-stream frame is not valid UTF-8")]
     NotUtf8,
-    #[error("the event stream ended in the middle of a frame")]
-    Truncated,
 }
 
 /// Incremental parser: feed bytes as they arrive, take complete frames out.
@@ -72,13 +70,24 @@ impl SseParser {
         Ok(frames)
     }
 
-    /// Call at end of input: an unfinished frame means the stream was cut.
-    pub fn finish(&self) -> Result<(), SseError> {
-        if self.saw_field || self.buf.iter().any(|b| !b.is_ascii_whitespace()) {
-            Err(SseError::Truncated)
-        } else {
-            Ok(())
+    /// Call at end of input. A last frame that lacks its closing blank line (servers that end with
+    /// `data: [DONE]\n`) is returned rather than dropped: whether the stream is complete is for the API's
+    /// decoder to judge, and a frame cut mid-JSON fails there as unreadable.
+    pub fn finish(&mut self) -> Result<Option<Frame>, SseError> {
+        if self.cursor < self.buf.len() {
+            let rest = &self.buf[self.cursor..];
+            let rest = rest.strip_suffix(b"\r").unwrap_or(rest);
+            if !rest.is_empty() {
+                let line = std::str::from_utf8(rest).map_err(|_| SseError::NotUtf8)?.to_owned();
+                self.take_line(&line);
+            }
         }
+        let raw = self.buf.split().freeze();
+        self.cursor = 0;
+        if !std::mem::take(&mut self.saw_field) {
+            return Ok(None);
+        }
+        Ok(Some(Frame { event: self.event.take(), data: self.data.take(), raw }))
     }
 
     fn take_line(&mut self, line: &str) {
@@ -147,7 +156,7 @@ mod tests {
         assert_eq!(frames[1].event.as_deref(), Some("message_stop"));
         let joined: Vec<u8> = frames.iter().flat_map(|f| f.raw.to_vec()).collect();
         assert_eq!(joined, input.to_vec());
-        parser.finish().unwrap();
+        assert_eq!(parser.finish().unwrap(), None);
     }
 
     #[test]
@@ -163,7 +172,8 @@ mod tests {
     fn reports_a_cut_frame() {
         let mut parser = SseParser::new();
         assert!(parser.feed(b"data: {\"a\":").unwrap().is_empty());
-        assert_eq!(parser.finish(), Err(SseError::Truncated));
+        let last = parser.finish().unwrap().unwrap();
+        assert_eq!(last.data.as_deref(), Some("{\"a\":"), "handed to the decoder, which rejects it");
     }
 
     #[test]
@@ -195,7 +205,7 @@ mod tests {
                 start = point;
             }
             prop_assert_eq!(got, expected);
-            prop_assert_eq!(parser.finish(), Ok(()));
+            prop_assert_eq!(parser.finish(), Ok(None));
         }
 
         /// Arbitrary bytes never panic the parser.

@@ -243,22 +243,23 @@ fn invalid_bodies_are_400s_naming_the_problem() {
 
 #[test]
 fn wrong_types_are_400s() {
+    // Each error names the field at fault (or the body, when the whole body is of the wrong shape).
     let cases = [
-        minimal(json!({ "max_tokens": "100" })),
-        minimal(json!({ "max_tokens": -1 })),
-        minimal(json!({ "messages": "hi" })),
-        minimal(json!({ "messages": [{ "role": "system", "content": "hi" }] })),
-        minimal(json!({ "messages": [{ "role": "user", "content": 5 }] })),
-        minimal(json!({ "messages": [{ "role": "user" }] })),
-        minimal(json!({ "stop_sequences": "END" })),
-        minimal(json!({ "tool_choice": { "type": "sometimes" } })),
-        minimal(json!({ "temperature": "hot" })),
-        minimal(json!({ "system": 7 })),
-        json!([1, 2, 3]),
+        (minimal(json!({ "max_tokens": "100" })), "max_tokens: invalid type"),
+        (minimal(json!({ "max_tokens": -1 })), "max_tokens: invalid value"),
+        (minimal(json!({ "messages": "hi" })), "messages: invalid type"),
+        (minimal(json!({ "messages": [{ "role": "system", "content": "hi" }] })), "messages[0].role: unknown variant"),
+        (minimal(json!({ "messages": [{ "role": "user", "content": 5 }] })), "messages[0].content:"),
+        (minimal(json!({ "messages": [{ "role": "user" }] })), "messages[0]: missing field `content`"),
+        (minimal(json!({ "stop_sequences": "END" })), "stop_sequences: invalid type"),
+        (minimal(json!({ "tool_choice": { "type": "sometimes" } })), "tool_choice"),
+        (minimal(json!({ "temperature": "hot" })), "temperature: invalid type"),
+        (minimal(json!({ "system": 7 })), "system:"),
+        (json!([1, 2, 3]), "does not match the API schema"),
     ];
-    for body in cases {
+    for (body, expected) in cases {
         let err = parse_err(&body.to_string());
-        assert!(err.message.contains("does not match the API schema"), "{body}: {}", err.message);
+        assert!(err.message.contains(expected), "{body}: {} (expected {expected})", err.message);
     }
 }
 

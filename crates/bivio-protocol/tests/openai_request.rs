@@ -336,18 +336,19 @@ fn invalid_bodies_are_400s_naming_the_problem() {
         assert!(err.message.starts_with("temperature:"), "{}", err.message);
     }
 
-    for body in [
-        minimal(json!({ "max_tokens": "many" })),
-        minimal(json!({ "n": -1 })),
-        minimal(json!({ "stop": 5 })),
-        with_messages(json!([{ "role": "function", "content": "x", "name": "f" }])),
-        with_messages(json!([{ "role": "user" }])),
-        with_messages(json!([{ "role": "tool", "content": "x" }])),
-        with_messages(json!([{ "content": "x" }])),
-        with_messages(json!({ "role": "user", "content": "x" })),
+    // Each error names the field at fault.
+    for (body, expected) in [
+        (minimal(json!({ "max_tokens": "many" })), "max_tokens: invalid type"),
+        (minimal(json!({ "n": -1 })), "n: invalid value"),
+        (minimal(json!({ "stop": 5 })), "stop:"),
+        (with_messages(json!([{ "role": "function", "content": "x", "name": "f" }])), "messages[0]"),
+        (with_messages(json!([{ "role": "user" }])), "messages[0]"),
+        (with_messages(json!([{ "role": "tool", "content": "x" }])), "messages[0]"),
+        (with_messages(json!([{ "content": "x" }])), "messages[0]"),
+        (with_messages(json!({ "role": "user", "content": "x" })), "messages: invalid type"),
     ] {
         let err = parse_err(&body.to_string());
-        assert!(err.message.contains("does not match the API schema"), "{body}: {}", err.message);
+        assert!(err.message.contains(expected), "{body}: {} (expected {expected})", err.message);
     }
 }
 

@@ -83,15 +83,17 @@ fn raw_bytes_concatenate_to_the_input() {
 fn truncation_and_limits() {
     let mut parser = SseParser::new();
     parser.feed(b"data: [DONE]\n").unwrap();
-    assert_eq!(parser.finish(), Err(SseError::Truncated), "a frame without its blank line is cut");
+    let last = parser.finish().unwrap().expect("a last frame without its blank line is still a frame");
+    assert_eq!(last.data.as_deref(), Some("[DONE]"));
+    assert_eq!(&last.raw[..], b"data: [DONE]\n");
 
     let mut parser = SseParser::new();
-    parser.feed(b"data: x\n\n  \n").unwrap();
-    assert_eq!(parser.finish(), Err(SseError::Truncated), "a whitespace-only line still belongs to a frame");
+    parser.feed(b"data: x\n\ndata: y").unwrap();
+    assert_eq!(parser.finish().unwrap().and_then(|f| f.data).as_deref(), Some("y"), "even without a newline");
 
     let mut parser = SseParser::new();
     parser.feed(b"data: x\n\n").unwrap();
-    assert_eq!(parser.finish(), Ok(()));
+    assert_eq!(parser.finish(), Ok(None));
 
     let mut parser = SseParser::new();
     assert_eq!(parser.feed(b"data: \xff\xfe\n\n"), Err(SseError::NotUtf8));

@@ -88,10 +88,14 @@ impl Provider for AnthropicProvider {
         })
     }
 
-    fn count_tokens(&self, body: Value) -> BoxFuture<'_, Result<Option<u64>, ApiError>> {
+    fn count_tokens(
+        &self,
+        body: Value,
+        forward_headers: Vec<(::http::HeaderName, ::http::HeaderValue)>,
+    ) -> BoxFuture<'_, Result<Option<u64>, ApiError>> {
         Box::pin(async move {
-            let response =
-                http::send(&self.name, self.post("/v1/messages/count_tokens", &body, &[]), &self.timeouts).await?;
+            let request = self.post("/v1/messages/count_tokens", &body, &forward_headers);
+            let response = http::send(&self.name, request, &self.timeouts).await?;
             let bytes = http::body(&self.name, response, &self.timeouts).await?;
             let value: Value = serde_json::from_slice(&bytes).map_err(|_| {
                 ApiError::new(ErrorKind::BadGateway, format!("provider `{}` sent an unreadable token count", self.name))

@@ -80,7 +80,7 @@ pub(crate) fn frames(
             }
             Ok(None) => {
                 let tail = match parser.finish() {
-                    Ok(()) => Vec::new(),
+                    Ok(last) => last.into_iter().map(Ok).collect(),
                     Err(err) => vec![Err(bad_stream(&provider, &err))],
                 };
                 Some((tail, (body, parser, provider, true)))

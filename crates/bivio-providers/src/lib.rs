@@ -83,7 +83,11 @@ pub trait Provider: Send + Sync + Debug {
     fn stream(&self, call: UpstreamCall) -> BoxFuture<'_, Result<EventStream, ApiError>>;
 
     /// Counts input tokens for an Anthropic-shaped body, when the backend can; `None` means "estimate".
-    fn count_tokens(&self, _body: serde_json::Value) -> BoxFuture<'_, Result<Option<u64>, ApiError>> {
+    fn count_tokens(
+        &self,
+        _body: serde_json::Value,
+        _forward_headers: Vec<(::http::HeaderName, ::http::HeaderValue)>,
+    ) -> BoxFuture<'_, Result<Option<u64>, ApiError>> {
         Box::pin(async { Ok(None) })
     }
 }

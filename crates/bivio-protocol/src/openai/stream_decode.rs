@@ -83,13 +83,25 @@ pub struct StreamDecoder {
     /// (slot, id) of every tool call seen, to recognise continuations.
     calls: Vec<(u32, String)>,
     finish_reason: Option<String>,
-    usage: Usage,
+    /// Usage as reported by the backend; `None` until a chunk carries it.
+    usage: Option<Usage>,
+    /// Chunks that carried generated content: the output-token count when the backend reports no usage
+    /// (llama.cpp-style servers stream one token per chunk and some ignore `include_usage`).
+    content_chunks: u64,
+    /// Input-token estimate used when the backend reports no usage.
+    prompt_estimate: u64,
     response_id: String,
 }
 
 impl StreamDecoder {
     pub fn new() -> StreamDecoder {
         StreamDecoder::default()
+    }
+
+    /// A decoder that, should the backend report no usage, falls back to `prompt_estimate` input tokens and
+    /// one output token per content chunk.
+    pub fn with_prompt_estimate(prompt_estimate: u64) -> StreamDecoder {
+        StreamDecoder { prompt_estimate, ..StreamDecoder::default() }
     }
 
     /// Whether the stream reached `[DONE]` (or an error).
@@ -135,10 +147,11 @@ impl StreamDecoder {
             });
         }
         if let Some(usage) = chunk.usage {
-            self.usage = usage.to_ir();
+            self.usage = Some(usage.to_ir());
         }
         // Only the first choice is streamed; n > 1 is not translated.
         for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
+            let events_before = events.len();
             let reasoning = choice.delta.reasoning_content.or(choice.delta.reasoning);
             if let Some(text) = reasoning.filter(|t| !t.is_empty()) {
                 self.delta(&mut events, Open::Thinking, BlockDelta::Thinking(text));
@@ -148,6 +161,9 @@ impl StreamDecoder {
             }
             for (position, call) in choice.delta.tool_calls.unwrap_or_default().into_iter().enumerate() {
                 self.tool_call(&mut events, call, position);
+            }
+            if events[events_before..].iter().any(|e| matches!(e, StreamEvent::BlockDelta { .. })) {
+                self.content_chunks += 1;
             }
             if let Some(reason) = choice.finish_reason {
                 self.finish_reason = Some(reason);
@@ -251,7 +267,11 @@ impl StreamDecoder {
         events.push(StreamEvent::MessageDelta {
             stop_reason: Some(stop_reason(self.finish_reason.as_deref(), !self.calls.is_empty())),
             stop_sequence: None,
-            usage: self.usage,
+            usage: self.usage.unwrap_or(Usage {
+                input_tokens: self.prompt_estimate,
+                output_tokens: self.content_chunks,
+                ..Usage::default()
+            }),
         });
         events.push(StreamEvent::MessageStop);
     }

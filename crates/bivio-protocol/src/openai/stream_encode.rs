@@ -99,16 +99,21 @@ impl StreamEncoder {
     }
 
     fn usage_chunk(&self) -> Bytes {
-        let chunk = json!({
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [],
-            "usage": render_usage(&self.usage),
-        });
-        data_frame(&chunk.to_string())
+        usage_chunk(&self.id, &self.model, self.created, &self.usage)
     }
+}
+
+/// The final `choices: []` chunk that carries usage (sent only to clients that asked for it).
+pub fn usage_chunk(id: &str, model: &str, created: u64, usage: &Usage) -> Bytes {
+    let chunk = json!({
+        "id": id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": [],
+        "usage": render_usage(usage),
+    });
+    data_frame(&chunk.to_string())
 }
 
 /// The stream terminator.
