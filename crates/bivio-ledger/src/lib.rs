@@ -38,5 +38,5 @@ pub use record::{AttemptRecord, LedgerRecord, Status, StoredContent};
 pub use render::Format;
 pub use report::{Baseline, GroupBy, Report, ReportQuery, ReportRow};
 pub use roi::{RoiQuery, RoiReport};
-pub use store::Store;
-pub use writer::{Ledger, LedgerWriter, WriterStats};
+pub use store::{Counts, Store};
+pub use writer::{Ledger, LedgerWriter, SALVAGE_GIVE_UP, WRITE_TRIES, WriterStats};

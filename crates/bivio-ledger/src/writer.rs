@@ -5,8 +5,11 @@
 //! counted — a metric, plus a warning at the 1st, 2nd, 4th, 8th… drop so logs stay bounded.
 //!
 //! One background task drains the queue: it takes what is queued (up to `batch_size`), waits at most
-//! `flush_interval` for more when the batch is not full, and writes the batch in one transaction. A failed
-//! write is retried ([`WRITE_TRIES`] times, backing off) and then counted as `failed` and logged without
+//! `flush_interval` for more when the batch is not full, and writes the batch in one transaction. At most
+//! `queue_capacity + batch_size` records are held in memory. A failed write is retried ([`WRITE_TRIES`]
+//! times, backing off); a batch that still fails is written record by record, so one bad record (say, a
+//! duplicate id) does not take its neighbours with it — unless [`SALVAGE_GIVE_UP`] records in a row fail
+//! (storage is down), when the rest are given up. Lost records are counted as `failed` and logged without
 //! payloads. [`Ledger::shutdown`] closes the queue (later records count as dropped), writes everything
 //! still queued without lingering, and returns the final counts.
 
@@ -28,6 +31,8 @@ use crate::store::Store;
 pub const WRITE_TRIES: u32 = 4;
 /// Wait after the first failed try; ×4 after each further one (0.1 s, 0.4 s, 1.6 s).
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// Consecutive single-record failures after which salvaging a failed batch stops.
+pub const SALVAGE_GIVE_UP: u32 = 3;
 
 #[derive(Debug, Default)]
 struct Counters {
@@ -219,9 +224,36 @@ async fn write_batch(store: &Store, batch: Vec<Entry>, counters: &Counters) {
                 backoff *= 4;
             }
             Err(err) => {
-                counters.failed.fetch_add(records, Ordering::Relaxed);
-                tracing::error!(records, error = %err, "ledger batch lost after {WRITE_TRIES} tries");
+                tracing::error!(records, error = %err, "ledger batch failed {WRITE_TRIES} times; writing it record by record");
+                salvage(store, &batch, counters).await;
             }
         }
+    }
+}
+
+/// Writes a failed batch one record per transaction, giving up after [`SALVAGE_GIVE_UP`] failures in a row.
+async fn salvage(store: &Store, batch: &[Entry], counters: &Counters) {
+    let (mut written, mut lost, mut in_a_row) = (0_u64, 0_u64, 0_u32);
+    for (index, entry) in batch.iter().enumerate() {
+        if in_a_row >= SALVAGE_GIVE_UP {
+            lost += (batch.len() - index) as u64;
+            break;
+        }
+        match store.write(Arc::from(vec![entry.clone()])).await {
+            Ok(()) => {
+                written += 1;
+                in_a_row = 0;
+            }
+            Err(err) => {
+                lost += 1;
+                in_a_row += 1;
+                tracing::error!(error = %err, "ledger record lost");
+            }
+        }
+    }
+    counters.written.fetch_add(written, Ordering::Relaxed);
+    counters.failed.fetch_add(lost, Ordering::Relaxed);
+    if lost > 0 {
+        tracing::error!(written, lost, "ledger batch salvaged in part");
     }
 }

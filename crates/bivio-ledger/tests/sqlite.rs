@@ -152,6 +152,32 @@ async fn a_failing_batch_is_counted_not_fatal() {
 }
 
 #[tokio::test]
+async fn one_bad_record_does_not_lose_its_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(&dir.path().join("l.sqlite3")).await.unwrap();
+    let (first, attempts) = seeded(0);
+    let ledger = Ledger::start(store.clone(), WriterSettings::default());
+    ledger.writer().record(first.clone(), attempts.clone());
+    ledger.shutdown().await;
+    // A batch of ten where the fourth repeats an id already stored: the other nine are written.
+    let ledger = Ledger::start(
+        store.clone(),
+        WriterSettings { flush_interval: Duration::from_secs(30), ..WriterSettings::default() },
+    );
+    let writer = ledger.writer();
+    for n in 1..10 {
+        if n == 4 {
+            writer.record(first.clone(), attempts.clone());
+        }
+        let (record, attempts) = seeded(n);
+        writer.record(record, attempts);
+    }
+    let stats = ledger.shutdown().await;
+    assert_eq!((stats.written, stats.failed), (9, 1), "{stats:?}");
+    assert_eq!(store.counts().await.unwrap().requests, 10);
+}
+
+#[tokio::test]
 async fn report_numbers_by_hand() {
     let dir = tempfile::tempdir().unwrap();
     let store = seeded_store(&dir).await;

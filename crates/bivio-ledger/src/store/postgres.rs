@@ -7,7 +7,7 @@
 
 use std::pin::pin;
 use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bivio_protocol::ir::Usage;
 use futures::StreamExt;
@@ -21,6 +21,9 @@ use super::{Counts, Fact, Scan, Visit, json_list};
 use crate::error::LedgerError;
 use crate::migrations::{CREATE_MIGRATIONS_TABLE, MIGRATIONS, pending};
 use crate::record::{Entry, to_i64, to_u64};
+
+/// Connect timeout when the URL sets none (`connect_timeout=` in the URL overrides it).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Key of the advisory lock held while migrating ("bivioLDG").
 const MIGRATION_LOCK: i64 = 0x6269_7669_6f4c_4447;
@@ -94,7 +97,11 @@ const CONTENT_TYPES: [Type; 3] = [Type::UUID, Type::TEXT, Type::TEXT];
 
 impl PgStore {
     pub(crate) async fn open(url: &str) -> Result<PgStore, LedgerError> {
-        let config = Config::from_str(url)?;
+        let mut config = Config::from_str(url)?;
+        // A black-holed server must not hang start-up or the writer's reconnects forever.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         let mut client = connect(&config).await?;
         migrate(&mut client).await?;
         Ok(PgStore { config, client: Mutex::new(Some(client)) })
