@@ -10,6 +10,11 @@ bash scripts/deps.sh test
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo build --workspace --bins --quiet
+eval "$(bash scripts/postgres.sh)"
 cargo test --workspace --quiet
 
+# Gateways started by the Python suites keep their ledgers in a throw-away data directory.
+BIVIO_DATA_DIR="$(mktemp -d)"
+export BIVIO_DATA_DIR
+trap 'rm -rf "$BIVIO_DATA_DIR"' EXIT
 "$CACHE/venv/bin/python" -m pytest tests/python -q -p no:cacheprovider

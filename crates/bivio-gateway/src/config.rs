@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bivio_ledger::{LedgerConfig, LedgerSettings, Price, Pricing};
 use bivio_providers::{AnthropicProvider, OpenAiCompatProvider, Provider, Timeouts};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -40,6 +41,9 @@ pub struct RawConfig {
     pub providers: BTreeMap<String, RawProvider>,
     #[serde(default)]
     pub models: BTreeMap<String, RawModel>,
+    /// Where every request is accounted. Absent: SQLite in the data directory.
+    #[serde(default)]
+    pub ledger: LedgerConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -63,6 +67,9 @@ pub struct RawProvider {
     pub api_base: Option<String>,
     /// Name of the environment variable holding the key; the key itself never appears in the file.
     pub api_key_env: Option<String>,
+    /// Whether the backend runs on premises (counts as local traffic; may receive sensitive data).
+    /// Default false: a backend is treated as a cloud service unless the config says otherwise.
+    pub local: Option<bool>,
     pub connect_timeout_secs: Option<u64>,
     pub response_timeout_secs: Option<u64>,
     pub stream_idle_timeout_secs: Option<u64>,
@@ -75,21 +82,8 @@ pub struct RawModel {
     pub upstream_model: Option<String>,
     pub display_name: Option<String>,
     pub context_window: Option<u64>,
-    pub price: Option<RawPrice>,
-}
-
-/// USD per million tokens.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RawPrice {
-    #[serde(default)]
-    pub input: f64,
-    #[serde(default)]
-    pub output: f64,
-    #[serde(default)]
-    pub cache_read: f64,
-    #[serde(default)]
-    pub cache_write: f64,
+    /// USD per million tokens (exact decimals).
+    pub price: Option<Price>,
 }
 
 /// The validated, runtime configuration.
@@ -98,6 +92,9 @@ pub struct Config {
     pub listen: SocketAddr,
     pub max_body_bytes: usize,
     pub models: BTreeMap<String, Model>,
+    pub ledger: LedgerSettings,
+    /// The price local traffic is re-priced at for "savings versus all-Claude" (`ledger.baseline_model`).
+    pub baseline: Option<(String, Price)>,
 }
 
 /// A model clients can name, and where it is served.
@@ -109,7 +106,9 @@ pub struct Model {
     pub provider: Arc<dyn Provider>,
     pub upstream_model: String,
     pub context_window: Option<u64>,
-    pub price: RawPrice,
+    /// Served on premises.
+    pub local: bool,
+    pub pricing: Pricing,
 }
 
 impl Config {
@@ -118,15 +117,22 @@ impl Config {
     pub fn load_file(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-        Config::load_str(&text, env)
+        let raw: RawConfig = toml::from_str(&text).map_err(|err| ConfigError::Parse(err.to_string()))?;
+        Config::load(raw, path.parent(), env)
     }
 
     pub fn load_str(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|err| ConfigError::Parse(err.to_string()))?;
-        Config::load(raw, env)
+        Config::load(raw, None, env)
     }
 
-    pub fn load(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    /// `config_dir` anchors relative paths in the file (the ledger's SQLite file).
+    pub fn load(
+        raw: RawConfig,
+        config_dir: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let ledger = raw.ledger.resolve(config_dir, env).map_err(|err| invalid(err.path, err.message))?;
         let listen = raw.server.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
         let listen: SocketAddr = listen
             .parse()
@@ -136,28 +142,27 @@ impl Config {
             return Err(invalid("server.max_body_bytes", "must be at least 1024"));
         }
 
-        let mut providers: BTreeMap<String, Arc<dyn Provider>> = BTreeMap::new();
+        let mut providers: BTreeMap<String, (Arc<dyn Provider>, bool)> = BTreeMap::new();
         for (name, provider) in &raw.providers {
-            providers.insert(name.clone(), build_provider(name, provider, env)?);
+            providers.insert(name.clone(), (build_provider(name, provider, env)?, provider.local.unwrap_or(false)));
         }
 
         let mut models = BTreeMap::new();
         for (name, model) in raw.models {
             let path = format!("models.{name}");
-            let provider = providers.get(&model.provider).cloned().ok_or_else(|| {
+            let (provider, local) = providers.get(&model.provider).cloned().ok_or_else(|| {
                 invalid(format!("{path}.provider"), format!("no provider named `{}` in [providers]", model.provider))
             })?;
-            let price = model.price.unwrap_or_default();
-            for (field, value) in [
-                ("input", price.input),
-                ("output", price.output),
-                ("cache_read", price.cache_read),
-                ("cache_write", price.cache_write),
-            ] {
-                if !value.is_finite() || value < 0.0 {
-                    return Err(invalid(format!("{path}.price.{field}"), "must be a non-negative number"));
-                }
+            if let Some(price) = &model.price {
+                price.validate(&format!("{path}.price")).map_err(|err| invalid(err.path, err.message))?;
             }
+            // An explicit price wins; a local model without one costs its machine's time when the ledger knows
+            // the hardware; anything else is free.
+            let pricing = match (model.price, local, ledger.hardware) {
+                (Some(price), _, _) => Pricing::PerToken(price),
+                (None, true, Some(hardware)) => Pricing::Hardware(hardware),
+                (None, _, _) => Pricing::PerToken(Price::default()),
+            };
             models.insert(
                 name.clone(),
                 Model {
@@ -166,12 +171,23 @@ impl Config {
                     provider_name: model.provider,
                     provider,
                     context_window: model.context_window,
-                    price,
+                    local,
+                    pricing,
                     name,
                 },
             );
         }
-        Ok(Config { listen, max_body_bytes, models })
+        let baseline = match &ledger.baseline_model {
+            None => None,
+            Some(name) => match models.get(name).map(|m| m.pricing) {
+                Some(Pricing::PerToken(price)) => Some((name.clone(), price)),
+                Some(Pricing::Hardware(_)) => {
+                    return Err(invalid("ledger.baseline_model", format!("`{name}` has no per-token price")));
+                }
+                None => return Err(invalid("ledger.baseline_model", format!("no model named `{name}` in [models]"))),
+            },
+        };
+        Ok(Config { listen, max_body_bytes, models, ledger, baseline })
     }
 }
 
@@ -247,7 +263,9 @@ mod tests {
         let config = Config::load_str(text, &|var| (var == "KEY").then(|| "sk-test".to_owned())).unwrap();
         assert_eq!(config.listen.port(), 9000);
         assert_eq!(config.models["sonnet"].upstream_model, "claude-sonnet-4-5");
-        assert_eq!(config.models["sonnet"].price.cache_read, 0.3);
+        let Pricing::PerToken(price) = config.models["sonnet"].pricing else { panic!("per-token") };
+        assert_eq!(price.cache_read.to_string(), "0.3");
+        assert!(!config.models["sonnet"].local);
         assert_eq!(config.models["gemma"].upstream_model, "gemma");
     }
 

@@ -356,8 +356,14 @@ impl Stream for ClientStream {
             };
             match item {
                 Some(Ok(frame)) => this.on_frame(frame),
-                Some(Err(err)) => this.fail(err),
-                None => this.on_end(),
+                Some(Err(err)) => {
+                    this.observer.upstream_done();
+                    this.fail(err);
+                }
+                None => {
+                    this.observer.upstream_done();
+                    this.on_end();
+                }
             }
         }
     }

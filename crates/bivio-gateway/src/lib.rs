@@ -3,6 +3,7 @@
 
 pub mod config;
 mod egress;
+pub mod metrics;
 mod observe;
 pub mod pipeline;
 mod respond;
@@ -13,15 +14,17 @@ use std::sync::Arc;
 pub use config::Config;
 pub use routes::app;
 
-/// Shared, read-only state of a running gateway.
+/// Shared state of a running gateway: the config, where records go, and the metrics.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    pub ledger: bivio_ledger::LedgerWriter,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
-    pub fn new(config: Config) -> AppState {
-        AppState { config: Arc::new(config) }
+    pub fn new(config: Config, ledger: bivio_ledger::LedgerWriter) -> Result<AppState, prometheus::Error> {
+        Ok(AppState { config: Arc::new(config), ledger, metrics: Arc::new(metrics::Metrics::new()?) })
     }
 }
 

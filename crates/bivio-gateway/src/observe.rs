@@ -1,29 +1,55 @@
-//! What happened to one request: timings, usage and outcome, collected as the answer flows through egress
-//! and reported once when the request ends — completed, failed, or abandoned by the client (on drop).
-//! Today the report is a structured log line without payloads; the ledger takes the same record.
+//! What happened to one request: timings, usage and outcome, collected as the request flows through the
+//! pipeline and egress, and reported exactly once when it ends — completed, failed, or abandoned by the
+//! client (on drop). The report is one ledger record (plus its upstream attempt), one metrics sample and one
+//! log line; none of them carries prompt or answer content.
+//!
+//! Timings: `total` runs from the first byte of the request to the last byte of the answer; `upstream`
+//! from sending to the upstream until its last byte arrived; the gateway's overhead is their difference.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use bivio_ledger::{AttemptRecord, LedgerRecord, LedgerWriter, Pricing, Status};
 use bivio_protocol::ir::{StreamEvent, Usage};
 use bivio_protocol::{Api, ErrorKind};
+use rust_decimal::prelude::ToPrimitive;
+use uuid::Uuid;
+
+use crate::config::Model;
+use crate::metrics::{Metrics, RequestSample};
+
+/// Where the request went, once resolved.
+#[derive(Debug, Clone)]
+struct Target {
+    provider: String,
+    upstream_model: String,
+    local: bool,
+    pricing: Pricing,
+}
 
 #[derive(Debug)]
 pub struct Observer {
-    pub request_id: String,
-    pub client_api: Api,
-    pub model: String,
-    pub provider: String,
-    pub streamed: bool,
+    id: Uuid,
+    request_id: String,
+    api: Api,
+    ts_ms: i64,
     started: Instant,
+    requested_model: String,
+    streamed: bool,
+    target: Option<Target>,
+    upstream_started: Option<Instant>,
+    upstream_finished: Option<Instant>,
     first_token: Option<Instant>,
     usage: Usage,
     error: Option<ErrorKind>,
     reported: bool,
+    ledger: LedgerWriter,
+    metrics: Arc<Metrics>,
 }
 
 /// How the request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+enum Outcome {
     Ok,
     Error(ErrorKind),
     /// The client went away before the answer was complete.
@@ -31,18 +57,57 @@ pub enum Outcome {
 }
 
 impl Observer {
-    pub fn new(request_id: String, client_api: Api, model: String, provider: String, streamed: bool) -> Observer {
+    /// Starts observing a request that arrived now.
+    pub fn start(api: Api, ledger: LedgerWriter, metrics: Arc<Metrics>) -> Observer {
+        let id = bivio_ledger::record::new_id();
+        let ts_ms =
+            SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
         Observer {
-            request_id,
-            client_api,
-            model,
-            provider,
-            streamed,
+            id,
+            request_id: format!("req_{}", id.simple()),
+            api,
+            ts_ms,
             started: Instant::now(),
+            requested_model: String::new(),
+            streamed: false,
+            target: None,
+            upstream_started: None,
+            upstream_finished: None,
             first_token: None,
             usage: Usage::default(),
             error: None,
             reported: false,
+            ledger,
+            metrics,
+        }
+    }
+
+    /// The id clients see (`request-id`), which is also the ledger record's id.
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// The request parsed: the model it names and whether it streams.
+    pub fn requested(&mut self, model: &str, streamed: bool) {
+        model.clone_into(&mut self.requested_model);
+        self.streamed = streamed;
+    }
+
+    /// The request is about to be sent to `model`'s provider.
+    pub fn upstream_call(&mut self, model: &Model) {
+        self.target = Some(Target {
+            provider: model.provider_name.clone(),
+            upstream_model: model.upstream_model.clone(),
+            local: model.local,
+            pricing: model.pricing,
+        });
+        self.upstream_started = Some(Instant::now());
+    }
+
+    /// The upstream's last byte arrived (or it failed).
+    pub fn upstream_done(&mut self) {
+        if self.upstream_finished.is_none() {
+            self.upstream_finished = Some(Instant::now());
         }
     }
 
@@ -61,16 +126,19 @@ impl Observer {
     /// A complete (non-streamed) answer was produced.
     pub fn finished(&mut self, usage: Usage) {
         self.usage = usage;
+        self.upstream_done();
         self.report(Outcome::Ok);
     }
 
     /// The request failed before an answer began.
     pub fn failed(&mut self, kind: ErrorKind) {
+        self.upstream_done();
         self.report(Outcome::Error(kind));
     }
 
     /// The client stream ended; `complete` is whether a terminator or error was sent.
     pub fn stream_closed(&mut self, complete: bool) {
+        self.upstream_done();
         let outcome = match (self.error, complete) {
             (Some(kind), _) => Outcome::Error(kind),
             (None, true) => Outcome::Ok,
@@ -84,29 +152,88 @@ impl Observer {
             return;
         }
         self.reported = true;
-        let total_ms = self.started.elapsed().as_secs_f64() * 1000.0;
-        let ttft_ms = self.first_token.map(|t| (t - self.started).as_secs_f64() * 1000.0);
-        let outcome = match outcome {
-            Outcome::Ok => "ok",
-            Outcome::Error(kind) => kind.label(),
-            Outcome::Cancelled => "cancelled",
+        let now = Instant::now();
+        let total_us = micros(now - self.started);
+        let ttft_us = self.first_token.map(|t| micros(t - self.started));
+        let upstream_us = self.upstream_started.map(|start| micros(self.upstream_finished.unwrap_or(now) - start));
+        let (status, error_kind) = match outcome {
+            Outcome::Ok => (Status::Ok, None),
+            Outcome::Error(kind) => (Status::Error, Some(kind.label())),
+            Outcome::Cancelled => (Status::Cancelled, Some("cancelled")),
         };
+
+        let mut record = LedgerRecord::new(self.id, self.ts_ms, self.api, self.requested_model.clone(), status);
+        record.error_kind = error_kind;
+        record.usage = self.usage;
+        record.ttft_us = ttft_us;
+        record.total_us = total_us;
+        record.upstream_us = upstream_us;
+        record.streamed = self.streamed;
+        let mut attempts = Vec::new();
+        if let Some(target) = &self.target {
+            let cost = target.pricing.cost(&self.usage, upstream_us.unwrap_or(0));
+            record.provider = Some(target.provider.clone());
+            record.upstream_model = Some(target.upstream_model.clone());
+            record.local = target.local;
+            record.cost_usd = cost;
+            attempts.push(AttemptRecord {
+                attempt: 1,
+                ts_ms: self.ts_ms,
+                provider: target.provider.clone(),
+                upstream_model: target.upstream_model.clone(),
+                local: target.local,
+                status,
+                error_kind,
+                usage: self.usage,
+                cost_usd: cost,
+                ttft_us,
+                total_us: upstream_us.unwrap_or(total_us),
+            });
+        }
+
+        let overhead_us = record.overhead_us();
+        self.metrics.observe(&RequestSample {
+            api: self.api.label(),
+            model: if self.target.is_some() { &self.requested_model } else { "unknown" },
+            provider: self.target.as_ref().map_or("none", |t| t.provider.as_str()),
+            category: "none",
+            status: status.label(),
+            error_kind,
+            latency_s: total_us as f64 / 1e6,
+            ttft_s: ttft_us.map(|t| t as f64 / 1e6),
+            overhead_s: overhead_us.map(|t| t as f64 / 1e6),
+            tokens: [
+                ("input", self.usage.input_tokens),
+                ("output", self.usage.output_tokens),
+                ("cache_read", self.usage.cache_read_tokens),
+                ("cache_write", self.usage.cache_write_tokens),
+                ("reasoning", self.usage.reasoning_tokens.unwrap_or(0)),
+            ],
+            cost_usd: record.cost_usd.to_f64().unwrap_or(0.0),
+        });
         tracing::info!(
             request_id = %self.request_id,
-            api = self.client_api.label(),
-            model = %self.model,
-            provider = %self.provider,
+            api = self.api.label(),
+            model = %self.requested_model,
+            provider = record.provider.as_deref().unwrap_or("none"),
             streamed = self.streamed,
-            outcome,
+            outcome = error_kind.unwrap_or("ok"),
             input_tokens = self.usage.input_tokens,
             output_tokens = self.usage.output_tokens,
             cache_read_tokens = self.usage.cache_read_tokens,
             cache_write_tokens = self.usage.cache_write_tokens,
-            total_ms,
-            ttft_ms,
+            cost_usd = %record.cost_usd,
+            total_ms = total_us as f64 / 1000.0,
+            ttft_ms = ttft_us.map(|t| t as f64 / 1000.0),
+            overhead_ms = overhead_us.map(|t| t as f64 / 1000.0),
             "request finished"
         );
+        self.ledger.record(record, attempts);
     }
+}
+
+fn micros(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
 }
 
 impl Drop for Observer {

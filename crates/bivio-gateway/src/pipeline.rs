@@ -28,11 +28,17 @@ use crate::respond;
 const FORWARDED_ANTHROPIC_HEADERS: [&str; 2] = ["anthropic-version", "anthropic-beta"];
 
 pub async fn chat(state: AppState, api: Api, headers: HeaderMap, body: Bytes) -> Response {
-    let request_id = new_request_id();
-    match chat_inner(&state, api, &headers, &body, &request_id).await {
+    let observer = Observer::start(api, state.ledger.clone(), state.metrics.clone());
+    let request_id = observer.request_id().to_owned();
+    // The observer travels with the request; whoever ends it (egress, or the error path here) reports.
+    let mut observer = Some(observer);
+    match chat_inner(&state, api, &headers, &body, &mut observer).await {
         Ok(response) => response,
         Err(err) => {
-            tracing::debug!(request_id, kind = err.kind.label(), "request rejected");
+            tracing::debug!(request_id, kind = err.kind.label(), "request failed");
+            if let Some(observer) = observer.as_mut() {
+                observer.failed(err.kind);
+            }
             respond::error(api, &err, &request_id)
         }
     }
@@ -43,52 +49,41 @@ async fn chat_inner(
     api: Api,
     headers: &HeaderMap,
     body: &[u8],
-    request_id: &str,
+    observer: &mut Option<Observer>,
 ) -> Result<Response, ApiError> {
     let request = match api {
         Api::Anthropic => anthropic::parse_request(body)?,
         Api::OpenAi => openai::parse_request(body)?,
     };
+    let watch = observer.as_mut().ok_or_else(|| ApiError::new(ErrorKind::Api, "request observed twice"))?;
+    watch.requested(&request.model, request.stream);
     let model = resolve(state, &request.model)?;
     let include_usage = api == Api::OpenAi && wants_usage(body);
     let (upstream_body, strip_usage_chunk) = upstream_body(api, &request, model, body)?;
     let call = UpstreamCall { body: upstream_body, forward_headers: forwarded_headers(api, model, headers) };
+    let request_id = watch.request_id().to_owned();
     let client = ClientView {
         api,
         model: request.model.clone(),
-        request_id: request_id.to_owned(),
+        request_id: request_id.clone(),
         include_usage,
         strip_usage_chunk,
         created: unix_now(),
         prompt_estimate: request.estimated_input_tokens(),
     };
-    let mut observer =
-        Observer::new(request_id.to_owned(), api, model.name.clone(), model.provider_name.clone(), request.stream);
 
+    watch.upstream_call(model);
     if request.stream {
-        let upstream = match model.provider.stream(call).await {
-            Ok(upstream) => upstream,
-            Err(err) => {
-                observer.failed(err.kind);
-                return Err(err);
-            }
+        let upstream = model.provider.stream(call).await?;
+        let Some(observer) = observer.take() else {
+            return Err(ApiError::new(ErrorKind::Api, "request observed twice"));
         };
-        return Ok(respond::sse(egress::stream(client, upstream, observer), request_id));
+        return Ok(respond::sse(egress::stream(client, upstream, observer), &request_id));
     }
-    let completion = match model.provider.complete(call).await {
-        Ok(completion) => completion,
-        Err(err) => {
-            observer.failed(err.kind);
-            return Err(err);
-        }
-    };
-    match egress::complete(&client, completion, &mut observer) {
-        Ok(body) => Ok(respond::json(StatusCode::OK, body, request_id)),
-        Err(err) => {
-            observer.failed(err.kind);
-            Err(err)
-        }
-    }
+    let completion = model.provider.complete(call).await?;
+    let watch = observer.as_mut().ok_or_else(|| ApiError::new(ErrorKind::Api, "request observed twice"))?;
+    let body = egress::complete(&client, completion, watch)?;
+    Ok(respond::json(StatusCode::OK, body, &request_id))
 }
 
 pub fn resolve<'a>(state: &'a AppState, name: &str) -> Result<&'a Model, ApiError> {
@@ -152,6 +147,7 @@ pub fn forwarded_headers(api: Api, model: &Model, headers: &HeaderMap) -> Vec<(h
         .collect()
 }
 
+/// A request id for responses that are not chat requests (and so have no ledger record).
 pub fn new_request_id() -> String {
     format!("req_{}", uuid::Uuid::now_v7().simple())
 }

@@ -22,6 +22,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/models", get(models))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -141,6 +142,15 @@ async fn models(State(state): State<AppState>, headers: HeaderMap) -> Response {
         json!({ "object": "list", "data": data })
     };
     respond::json(StatusCode::OK, Bytes::from(body.to_string()), &request_id)
+}
+
+/// `GET /metrics`: Prometheus text exposition.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let mut response = Response::new(Body::from(state.metrics.render(&state.ledger)));
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    response
 }
 
 async fn healthz() -> Response {

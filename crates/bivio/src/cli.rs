@@ -36,6 +36,43 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Requests, tokens, cost, latency, local share and savings from the ledger.
+    Report {
+        #[arg(long, env = ENV_CONFIG)]
+        config: Option<PathBuf>,
+        /// How far back: `30m`, `24h`, `7d` … (default: everything).
+        #[arg(long)]
+        since: Option<String>,
+        /// Group rows by `model`, `category`, `key` or `day`.
+        #[arg(long)]
+        by: Option<String>,
+        /// `table`, `json` or `csv`.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// Return on investment of local hardware, from the measured traffic.
+    Roi {
+        #[arg(long, env = ENV_CONFIG)]
+        config: Option<PathBuf>,
+        /// How far back to measure (default: everything).
+        #[arg(long)]
+        since: Option<String>,
+        /// Purchase price of the machine, USD (default: `ledger.hardware.purchase_usd`).
+        #[arg(long)]
+        hardware_usd: Option<String>,
+        /// Power drawn while generating, watts.
+        #[arg(long)]
+        power_w: Option<String>,
+        /// Electricity price, USD per kWh.
+        #[arg(long)]
+        kwh_usd: Option<String>,
+        /// Expected service life, months.
+        #[arg(long)]
+        lifetime_months: Option<u32>,
+        /// `table`, `json` or `csv`.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

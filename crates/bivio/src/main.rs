@@ -2,6 +2,7 @@
 
 mod cli;
 mod output;
+mod report;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -28,16 +29,16 @@ fn main() -> ExitCode {
     }
 }
 
-struct Failure {
+pub(crate) struct Failure {
     error: anyhow::Error,
     code: u8,
 }
 
-fn config_failure(error: impl Into<anyhow::Error>) -> Failure {
+pub(crate) fn config_failure(error: impl Into<anyhow::Error>) -> Failure {
     Failure { error: error.into(), code: EXIT_CONFIG }
 }
 
-fn runtime_failure(error: impl Into<anyhow::Error>) -> Failure {
+pub(crate) fn runtime_failure(error: impl Into<anyhow::Error>) -> Failure {
     Failure { error: error.into(), code: EXIT_FAILURE }
 }
 
@@ -45,10 +46,22 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Serve { config, listen } => serve(config.as_deref(), listen.as_deref()),
         Command::Config { command: ConfigCommand::Check { file } } => config_check(&file),
+        Command::Report { config, since, by, format } => {
+            report::report(required_config(config.as_deref())?, since.as_deref(), by.as_deref(), &format)
+        }
+        Command::Roi { config, since, hardware_usd, power_w, kwh_usd, lifetime_months, format } => {
+            let overrides = report::HardwareOverrides { hardware_usd, power_w, kwh_usd, lifetime_months };
+            report::roi(required_config(config.as_deref())?, since.as_deref(), &overrides, &format)
+        }
     }
 }
 
-fn load_config(path: &Path) -> Result<Config, Failure> {
+fn required_config(config: Option<&Path>) -> Result<&Path, Failure> {
+    config
+        .ok_or_else(|| config_failure(anyhow::anyhow!("no config file: pass --config FILE or set {}", cli::ENV_CONFIG)))
+}
+
+pub(crate) fn load_config(path: &Path) -> Result<Config, Failure> {
     Config::load_file(path, &|var| std::env::var(var).ok())
         .with_context(|| format!("invalid config {}", path.display()))
         .map_err(config_failure)
@@ -67,17 +80,24 @@ fn config_check(path: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `bivio serve`: runs the gateway until SIGINT/SIGTERM, letting in-flight requests finish.
+/// How long shutdown waits for the ledger to flush before giving up (records still queued are then lost,
+/// and the count is printed).
+const LEDGER_FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `bivio serve`: runs the gateway until SIGINT/SIGTERM, lets in-flight requests finish, then flushes the
+/// ledger so that every completed request is recorded.
 fn serve(config: Option<&Path>, listen: Option<&str>) -> Result<(), Failure> {
-    let path = config.ok_or_else(|| {
-        config_failure(anyhow::anyhow!("no config file: pass --config FILE or set {}", cli::ENV_CONFIG))
-    })?;
+    let path = required_config(config)?;
     let mut config = load_config(path)?;
     if let Some(listen) = listen {
         config.listen = listen.parse().with_context(|| format!("--listen {listen}")).map_err(config_failure)?;
     }
     let runtime = tokio::runtime::Runtime::new().map_err(runtime_failure)?;
     runtime.block_on(async move {
+        let ledger = bivio_ledger::Ledger::open(&config.ledger)
+            .await
+            .context("cannot open the ledger")
+            .map_err(runtime_failure)?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))
@@ -85,11 +105,27 @@ fn serve(config: Option<&Path>, listen: Option<&str>) -> Result<(), Failure> {
         let addr = listener.local_addr().map_err(runtime_failure)?;
         output::line(&format!("bivio listening on http://{addr}"));
         for model in config.models.values() {
-            output::line(&format!("  model {} → {} ({})", model.name, model.provider_name, model.upstream_model));
+            let place = if model.local { "local" } else { "cloud" };
+            output::line(&format!(
+                "  model {} → {} ({}, {place})",
+                model.name, model.provider_name, model.upstream_model
+            ));
         }
+        output::line(&format!("  ledger: {}", ledger.store().backend_name()));
         output::line(&format!("  Anthropic SDK / Claude Code: ANTHROPIC_BASE_URL=http://{addr}"));
         output::line(&format!("  OpenAI SDK: OPENAI_BASE_URL=http://{addr}/v1"));
-        bivio_gateway::serve(listener, AppState::new(config), shutdown_signal()).await.map_err(runtime_failure)
+        let state = AppState::new(config, ledger.writer()).context("cannot set up metrics").map_err(runtime_failure)?;
+        let served = bivio_gateway::serve(listener, state, shutdown_signal()).await;
+        match tokio::time::timeout(LEDGER_FLUSH_TIMEOUT, ledger.shutdown()).await {
+            Ok(stats) => tracing::info!(
+                written = stats.written,
+                dropped = stats.dropped,
+                failed = stats.failed,
+                "ledger flushed"
+            ),
+            Err(_) => tracing::error!("the ledger did not flush within {LEDGER_FLUSH_TIMEOUT:?}"),
+        }
+        served.map_err(runtime_failure)
     })
 }
 

@@ -11,6 +11,10 @@ pub struct Harness {
     pub base: String,
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    ledger: Option<bivio_ledger::Ledger>,
+    /// The ledger's SQLite file (in `_dir`).
+    pub ledger_path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
 }
 
 impl Drop for Harness {
@@ -29,6 +33,8 @@ pub async fn start() -> Harness {
 
 pub async fn start_with_extra(extra: &str) -> Harness {
     let mock = MockUpstream::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger_path = dir.path().join("ledger.sqlite3");
     let dead_port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
@@ -63,26 +69,73 @@ pub async fn start_with_extra(extra: &str) -> Harness {
         provider = "dead"
         [models.slow]
         provider = "slow"
+        [ledger]
+        path = "{ledger}"
+        flush_interval_ms = 0
         {extra}
         "#,
         anthropic = mock.anthropic_base(),
         openai = mock.openai_base(),
+        ledger = ledger_path.display(),
     );
     let config = Config::load_str(&config, &|var| (var == "TEST_UPSTREAM_KEY").then(|| SECRET.to_owned())).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bivio_gateway::serve(listener, AppState::new(config), async {
+    let ledger = bivio_ledger::Ledger::open(&config.ledger).await.unwrap();
+    let state = AppState::new(config, ledger.writer()).unwrap();
+    tokio::spawn(bivio_gateway::serve(listener, state, async {
         let _ = rx.await;
     }));
     let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
-    Harness { mock, base, http, shutdown: Some(tx) }
+    Harness { mock, base, http, shutdown: Some(tx), ledger: Some(ledger), ledger_path, _dir: dir }
 }
 
 /// The key bivio holds for the `claude` provider; it must reach the upstream and nothing else.
 pub const SECRET: &str = "sk-ant-test-secret-4f9a";
 
 impl Harness {
+    /// Flushes the ledger (as a shutdown would) and returns every request row as JSON objects, oldest first.
+    pub async fn ledger_rows(&mut self) -> Vec<serde_json::Value> {
+        if let Some(ledger) = self.ledger.take() {
+            ledger.shutdown().await;
+        }
+        let db = rusqlite::Connection::open(&self.ledger_path).unwrap();
+        let mut statement = db.prepare("SELECT * FROM ledger_requests ORDER BY id").unwrap();
+        let names: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
+        statement
+            .query_map([], |row| {
+                let mut object = serde_json::Map::new();
+                for (i, name) in names.iter().enumerate() {
+                    let value = match row.get_ref(i)? {
+                        rusqlite::types::ValueRef::Null => serde_json::Value::Null,
+                        rusqlite::types::ValueRef::Integer(n) => serde_json::json!(n),
+                        rusqlite::types::ValueRef::Real(f) => serde_json::json!(f),
+                        rusqlite::types::ValueRef::Text(t) => serde_json::json!(String::from_utf8_lossy(t)),
+                        rusqlite::types::ValueRef::Blob(_) => serde_json::json!("<blob>"),
+                    };
+                    object.insert(name.clone(), value);
+                }
+                Ok(serde_json::Value::Object(object))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    /// Attempt rows of one request.
+    pub fn attempt_rows(&self, request_id: &str) -> Vec<(i64, String, String)> {
+        let db = rusqlite::Connection::open(&self.ledger_path).unwrap();
+        let mut statement = db
+            .prepare("SELECT attempt, provider, status FROM ledger_attempts WHERE request_id = ?1 ORDER BY attempt")
+            .unwrap();
+        statement
+            .query_map([request_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
     pub async fn anthropic(&self, body: serde_json::Value) -> reqwest::Response {
         self.http
             .post(format!("{}/v1/messages", self.base))
