@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Embedded model vs llama-cpp-python's server: same GGUF, threads, prompt, max_tokens and greedy decoding,
-# alternating rounds in one run so machine load affects both alike. Prints medians and the ratio, writes raw
+# alternating run by run so machine load affects both alike. Prints medians, bests and ratios, writes raw
 # JSON lines and a markdown summary under bench/results/.
 #
-#   bench/embedded.sh [--rounds 3] [--reps 3] [--max-tokens 128] [--threads 2] [--model PATH]
+#   bench/embedded.sh [--reps 15] [--max-tokens 128] [--threads 2] [--model PATH]
+#
+# One process (crates/bivio-embedded/examples/bench.rs) alternates run by run: the embedded provider, then a
+# streaming HTTP request to the server. Both report TTFT and decode tokens/s; the summary gives medians and
+# bests (the best run is the least disturbed by other processes on a shared machine).
 #
 # Needs: scripts/deps.sh run (llama-cpp-python server + the default model), a Rust toolchain.
 set -euo pipefail
@@ -12,10 +16,9 @@ cd "$(dirname "$0")/.."
 CACHE="${BIVIO_CACHE:-$HOME/.cache/bivio}"
 MODEL="$CACHE/models/gemma-3-270m-q4_k_m.gguf"
 PY="$CACHE/venv/bin/python"
-ROUNDS=3 REPS=3 MAX_TOKENS=128 THREADS=2 PORT="${BENCH_PORT:-18461}" CTX=2048
+REPS=15 MAX_TOKENS=128 THREADS=2 PORT="${BENCH_PORT:-18461}" CTX=2048
 while [ $# -gt 0 ]; do
   case "$1" in
-    --rounds) ROUNDS="$2"; shift 2;;
     --reps) REPS="$2"; shift 2;;
     --max-tokens) MAX_TOKENS="$2"; shift 2;;
     --threads) THREADS="$2"; shift 2;;
@@ -34,7 +37,7 @@ SUMMARY="$OUT/embedded-$STAMP.md"
 
 echo "[bench] building the bench example (release)" >&2
 cargo build --release -q -p bivio-embedded --example bench
-BENCH=target/release/examples/bench
+BENCH="${CARGO_TARGET_DIR:-target}/release/examples/bench"
 
 echo "[bench] starting llama-cpp-python on :$PORT" >&2
 "$PY" -m llama_cpp.server --model "$MODEL" --model_alias gemma --chat_format gemma --n_ctx "$CTX" \
@@ -47,41 +50,46 @@ for _ in $(seq 1 120); do
 done
 curl -sf "http://127.0.0.1:$PORT/v1/models" >/dev/null || { echo "server did not start" >&2; exit 1; }
 
-for round in $(seq 1 "$ROUNDS"); do
-  echo "[bench] round $round/$ROUNDS: embedded" >&2
-  "$BENCH" --model "$MODEL" --threads "$THREADS" --context "$CTX" --max-tokens "$MAX_TOKENS" --reps "$REPS" \
-    --template gemma | tee -a "$RAW"
-  echo "[bench] round $round/$ROUNDS: llama-cpp-python" >&2
-  check=""; [ "$round" = 1 ] && check="--check-usage"
-  "$PY" bench/embedded_client.py --port "$PORT" --max-tokens "$MAX_TOKENS" --reps "$REPS" $check | tee -a "$RAW"
-done
+echo "[bench] load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+"$BENCH" --model "$MODEL" --threads "$THREADS" --context "$CTX" --max-tokens "$MAX_TOKENS" --reps "$REPS" \
+  --template gemma --compare-url "http://127.0.0.1:$PORT/v1" | tee -a "$RAW"
+LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
+echo "[bench] load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-"$PY" - "$RAW" "$SUMMARY" "$MAX_TOKENS" "$THREADS" <<'PYEOF'
+"$PY" - "$RAW" "$SUMMARY" "$MAX_TOKENS" "$THREADS" "$LOAD_BEFORE" "$LOAD_AFTER" <<'PYEOF'
 import json, statistics, sys, platform, os
-raw, summary, max_tokens, threads = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+raw, summary, max_tokens, threads, load_before, load_after = sys.argv[1:7]
 rows = [json.loads(l) for l in open(raw) if l.strip()]
 engines = ["bivio-embedded", "llama-cpp-python"]
-med = {}
+stats = {}
 for e in engines:
     rs = [r for r in rows if r["engine"] == e]
-    med[e] = {k: statistics.median(r[k] for r in rs) for k in ("ttft_ms", "decode_tps", "output_tokens", "total_s")}
-    med[e]["n"] = len(rs)
-b, p = med["bivio-embedded"], med["llama-cpp-python"]
+    stats[e] = {
+        "n": len(rs),
+        "ttft": statistics.median(r["ttft_ms"] for r in rs),
+        "tps": statistics.median(r["decode_tps"] for r in rs),
+        "ttft_best": min(r["ttft_ms"] for r in rs),
+        "tps_best": max(r["decode_tps"] for r in rs),
+        "tokens": statistics.median(r["output_tokens"] for r in rs),
+        "prompt": next((r["prompt_tokens"] for r in rs if r.get("prompt_tokens")), None),
+    }
+b, p = stats["bivio-embedded"], stats["llama-cpp-python"]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
 lines = [
-    f"threads={threads}, max_tokens={max_tokens}, temperature 0, n_ctx 2048; {cpu}, {os.cpu_count()} cores; "
-    f"{b['n']} runs each, medians:",
+    f"Same GGUF, prompt ({b['prompt']} tokens), threads={threads}, max_tokens={max_tokens}, temperature 0, n_ctx 2048; "
+    f"{cpu}, {os.cpu_count()} cores; {b['n']} interleaved runs each; load average {load_before} before, {load_after} after.",
     "",
-    "| engine | TTFT (ms) | decode tokens/s | output tokens | total (s) |",
-    "|---|---:|---:|---:|---:|",
+    "| engine | TTFT median (ms) | TTFT best (ms) | decode tok/s median | decode tok/s best | output tokens |",
+    "|---|---:|---:|---:|---:|---:|",
 ]
 for e in engines:
-    m = med[e]
-    lines.append(f"| {e} | {m['ttft_ms']:.1f} | {m['decode_tps']:.2f} | {m['output_tokens']:.0f} | {m['total_s']:.3f} |")
+    m = stats[e]
+    lines.append(f"| {e} | {m['ttft']:.1f} | {m['ttft_best']:.1f} | {m['tps']:.2f} | {m['tps_best']:.2f} | {m['tokens']:.0f} |")
 lines += [
     "",
-    f"Ratio bivio/llama-cpp-python: decode tokens/s **{b['decode_tps'] / p['decode_tps']:.3f}×**, "
-    f"TTFT {b['ttft_ms'] / p['ttft_ms']:.3f}× (lower is better).",
+    f"bivio / llama-cpp-python: decode tokens/s **{b['tps'] / p['tps']:.2f}×** (median), {b['tps_best'] / p['tps_best']:.2f}× (best); "
+    f"TTFT {b['ttft'] / p['ttft']:.2f}× (median), {b['ttft_best'] / p['ttft_best']:.2f}× (best) — lower TTFT is better.",
 ]
 text = "\n".join(lines)
 open(summary, "w").write(text + "\n")

@@ -194,6 +194,35 @@ async fn a_prompt_longer_than_the_context_is_an_invalid_request() {
 }
 
 #[tokio::test]
+async fn generation_stops_when_the_context_window_is_full() {
+    let Some(provider) = provider(1, 1) else { return };
+    // A prompt 20 tokens short of the 1024-token window, continued by a prefill so the answer runs on.
+    let mut words = 900;
+    let mut tries = 0;
+    let req = loop {
+        tries += 1;
+        assert!(tries < 100, "no prompt length lands near the window");
+        let mut req = request(&"the sea and the lighthouse ".repeat(words / 5), 200);
+        req.messages.push(Message { role: Role::Assistant, content: vec![Block::text("Once upon a time")] });
+        let len = provider.prompt_tokens(&req).unwrap().len();
+        if len + 20 <= 1024 && len + 40 >= 1024 {
+            break req;
+        }
+        words = if len + 20 > 1024 { words - 10 } else { words + 10 };
+    };
+    let prompt = provider.prompt_tokens(&req).unwrap().len() as u64;
+    let events = events(&provider, req).await.unwrap();
+    let (reason, _, usage) = check_sequence(&events);
+    if reason == StopReason::EndTurn {
+        eprintln!("the model ended its turn before the window filled; nothing to check");
+        return;
+    }
+    assert_eq!(reason, StopReason::ModelContextWindowExceeded);
+    // Every position is used: the prompt, then one decoded token per position left, plus the last sample.
+    assert_eq!(usage.output_tokens, 1024 - prompt + 1);
+}
+
+#[tokio::test]
 async fn images_are_refused() {
     let Some(provider) = provider(1, 1) else { return };
     let mut req = request("what is this?", 4);
