@@ -30,7 +30,7 @@ mod worker;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use bivio_protocol::ir::{Block, BlockDelta, BlockStart, ChatRequest, ChatResponse, StreamEvent, Usage};
+use bivio_protocol::ir::{Block, BlockDelta, BlockStart, ChatRequest, ChatResponse, StreamEvent, ToolChoice, Usage};
 use bivio_protocol::{Api, ApiError, ErrorKind};
 use bivio_providers::{Completion, EventStream, Provider, UpstreamBody, UpstreamCall};
 use futures::StreamExt;
@@ -192,6 +192,13 @@ impl EmbeddedProvider {
         };
         if request.n.is_some_and(|n| n != 1) {
             return Err(ApiError::invalid("n: this local model returns exactly one choice"));
+        }
+        // Tools are not offered to the model (see `template.rs`): with `auto` a text answer is a valid one, but
+        // a request that requires a tool call cannot be honoured.
+        if matches!(request.tool_choice, Some(ToolChoice::Any | ToolChoice::Tool(_))) {
+            return Err(ApiError::invalid(
+                "tool_choice: this local model does not call tools; route tool-using requests to another model",
+            ));
         }
         let sampling = Sampling::from_request(&request)?;
         let prompt = self.prompt_tokens(&request)?;

@@ -236,6 +236,25 @@ async fn images_are_refused() {
 }
 
 #[tokio::test]
+async fn a_required_tool_call_is_refused_and_auto_gets_text() {
+    let Some(provider) = provider(1, 1) else { return };
+    let mut req = request("What is the weather in Rome?", 4);
+    req.tools = vec![bivio_protocol::ir::Tool {
+        name: "weather".into(),
+        description: None,
+        input_schema: serde_json::json!({"type": "object"}),
+        strict: None,
+    }];
+    req.tool_choice = Some(bivio_protocol::ir::ToolChoice::Any);
+    let err = stream(&provider, req.clone()).await.err().expect("a forced tool call was accepted");
+    assert_eq!(err.kind, ErrorKind::InvalidRequest);
+    assert!(err.message.starts_with("tool_choice:"), "{}", err.message);
+    req.tool_choice = Some(bivio_protocol::ir::ToolChoice::Auto);
+    let events = events(&provider, req).await.unwrap();
+    assert_eq!(check_sequence(&events).0, StopReason::MaxTokens);
+}
+
+#[tokio::test]
 async fn complete_collects_the_same_answer_as_the_stream() {
     let Some(provider) = provider(1, 2) else { return };
     let streamed = events(&provider, request(LONG, 10)).await.unwrap();
