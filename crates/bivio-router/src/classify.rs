@@ -91,6 +91,9 @@ fn classify_text(norm: &str, f: &Features) -> Classification {
     if f.code_blocks > 0 {
         s.add(Category::CodeReview, 1.0, "code block supplied");
     }
+    if f.numbers >= 2 && f.math_symbols >= 1 && f.code_blocks == 0 {
+        s.add(Category::Math, 1.5, "numbers with arithmetic symbols");
+    }
 
     let mut ranked: Vec<(Category, f64)> = Category::ALL.iter().copied().zip(s.score).collect();
     let scores = ranked.clone();

@@ -13,7 +13,7 @@ pub const LONG_TEXT_TOKENS: u64 = 1_500;
 
 /// A last user message of at least this many words that also asks something counts as "text + question"
 /// (a pasted passage to answer from).
-pub const PASTED_TEXT_WORDS: usize = 90;
+pub const PASTED_TEXT_WORDS: usize = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -71,6 +71,10 @@ pub struct Features {
     pub pasted_text: bool,
     /// English or Italian, by stop-word counts over the last user message.
     pub language: Language,
+    /// Numbers (digit runs) in the last user message's prose.
+    pub numbers: usize,
+    /// Arithmetic symbols (`= + * / ^ % !`, `²`, `√`) in that prose.
+    pub math_symbols: usize,
 }
 
 impl Features {
@@ -133,6 +137,8 @@ impl Features {
             long_context: documents > 0 || last_user_tokens >= LONG_TEXT_TOKENS,
             pasted_text: words >= PASTED_TEXT_WORDS && asks_question,
             language,
+            numbers: count_numbers(&split.prose),
+            math_symbols: split.prose.chars().filter(|c| "=+*/^%!²³√".contains(*c)).count(),
         }
     }
 
@@ -161,6 +167,20 @@ pub(crate) fn last_user_text(request: &ChatRequest) -> String {
         }
     }
     String::new()
+}
+
+fn count_numbers(prose: &str) -> usize {
+    let mut count = 0;
+    let mut in_number = false;
+    for ch in prose.chars() {
+        let digit = ch.is_ascii_digit();
+        if digit && !in_number {
+            count += 1;
+        }
+        // "1.5" and "1,000" are one number.
+        in_number = digit || (in_number && (ch == '.' || ch == ','));
+    }
+    count
 }
 
 const EN_STOPWORDS: &[&str] = &[

@@ -22,6 +22,8 @@ fn features(tokens: u64) -> Features {
         long_context: false,
         pasted_text: false,
         language: Language::En,
+        numbers: 0,
+        math_symbols: 0,
     }
 }
 
