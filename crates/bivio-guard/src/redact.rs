@@ -1,0 +1,132 @@
+//! Reversible redaction. Each distinct value becomes a placeholder `[[NAME_n]]` — `[[EMAIL_1]]`,
+//! `[[IBAN_2]]`, `[[SECRET_1]]`, `[[TERM_3]]` for custom rules — numbered per name, the same value always
+//! getting the same placeholder within one `Redactor` (one request), so the model can still tell that two
+//! mentions are the same person.
+//!
+//! Why this format: it is plain ASCII (no tokenizer or Unicode-normalisation surprises, unlike `⟦…⟧`, which
+//! models sometimes "fix" to `[…]` and JSON encoders may emit as `\u27e6`); it contains nothing JSON, Markdown
+//! code or shell would escape, so it survives verbatim inside tool-call arguments; an upper-case name plus a
+//! number reads as an opaque identifier, which models copy rather than paraphrase; and `[[` is rare in prose
+//! and code, so restoring scans for one byte, `[`, and almost never looks further. The name never carries a
+//! custom rule's name (which may itself be a client's name). Only placeholders this redactor issued are
+//! restored; any other `[[…]]` passes through unchanged.
+//!
+//! `Debug` prints counts only: the mapping holds the very values the guard exists to protect.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::kinds::{Finding, Kind};
+use crate::restore::{RestoreMode, Restorer};
+use crate::scan::Scanner;
+
+/// Placeholder ↔ value mapping for one request.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    by_value: HashMap<String, String>,
+    by_placeholder: Arc<HashMap<String, String>>,
+    counters: HashMap<&'static str, usize>,
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redactor").field("placeholders", &self.by_placeholder.len()).finish()
+    }
+}
+
+impl Redactor {
+    pub fn new() -> Redactor {
+        Redactor::default()
+    }
+
+    /// Number of distinct values redacted.
+    pub fn len(&self) -> usize {
+        self.by_placeholder.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_placeholder.is_empty()
+    }
+
+    /// The placeholder for `value` of `kind`, issuing a new one on first sight.
+    pub fn placeholder(&mut self, kind: &Kind, value: &str) -> String {
+        if let Some(existing) = self.by_value.get(value) {
+            return existing.clone();
+        }
+        let name = kind.placeholder_name();
+        let counter = self.counters.entry(name).or_insert(0);
+        *counter += 1;
+        let placeholder = format!("[[{name}_{counter}]]");
+        self.by_value.insert(value.to_owned(), placeholder.clone());
+        Arc::make_mut(&mut self.by_placeholder).insert(placeholder.clone(), value.to_owned());
+        placeholder
+    }
+
+    /// `text` with each finding's span replaced by its placeholder. `findings` are sorted and disjoint, as
+    /// `Scanner::scan_text` returns them (spans past the text or not on char boundaries are skipped).
+    pub fn redact_text<'f>(&mut self, text: &str, findings: impl IntoIterator<Item = &'f Finding>) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut pos = 0;
+        for finding in findings {
+            let (Some(value), Some(gap)) = (text.get(finding.start..finding.end), text.get(pos..finding.start)) else {
+                continue;
+            };
+            out.push_str(gap);
+            let placeholder = self.placeholder(&finding.kind, value);
+            out.push_str(&placeholder);
+            pos = finding.end;
+        }
+        out.push_str(text.get(pos..).unwrap_or_default());
+        out
+    }
+
+    /// Scans `text` and redacts the findings whose kind `redact` accepts.
+    pub fn redact_with(&mut self, scanner: &Scanner, text: &str, redact: &dyn Fn(&Kind) -> bool) -> String {
+        let findings = scanner.scan_text(text);
+        self.redact_text(text, findings.iter().filter(|f| redact(&f.kind)))
+    }
+
+    /// Redacts, in place, every key and string of a JSON value (tool-call inputs, schemas); numbers that
+    /// hold a finding become placeholder strings.
+    pub fn redact_json(&mut self, scanner: &Scanner, value: &mut Value, redact: &dyn Fn(&Kind) -> bool) {
+        match value {
+            Value::String(text) => {
+                let redacted = self.redact_with(scanner, text, redact);
+                *text = redacted;
+            }
+            Value::Number(number) => {
+                let text = number.to_string();
+                let redacted = self.redact_with(scanner, &text, redact);
+                if redacted != text {
+                    *value = Value::String(redacted);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| self.redact_json(scanner, item, redact)),
+            Value::Object(map) => {
+                let entries = std::mem::take(map);
+                for (key, mut item) in entries {
+                    let key = self.redact_with(scanner, &key, redact);
+                    self.redact_json(scanner, &mut item, redact);
+                    map.insert(key, item);
+                }
+            }
+            Value::Null | Value::Bool(_) => {}
+        }
+    }
+
+    /// A whole answer with every issued placeholder restored.
+    pub fn restore_text(&self, text: &str) -> String {
+        let mut restorer = self.restorer(RestoreMode::Text);
+        let mut out = restorer.push(text);
+        out.push_str(&restorer.finish());
+        out
+    }
+
+    /// A streaming restorer over this redactor's placeholders (the mapping is shared, not copied).
+    pub fn restorer(&self, mode: RestoreMode) -> Restorer {
+        Restorer::new(Arc::clone(&self.by_placeholder), mode)
+    }
+}
