@@ -69,5 +69,22 @@ fn accuracy_per_category() {
     println!("## Held-out only ({} prompts)\n\n{}", heldout.total(), heldout.markdown(exact));
     println!("held-out accuracy: {:.1}%\n", held * 100.0);
     println!("misclassified:\n{}", misses.join("\n"));
+    assert!(heldout.total() >= 80, "held-out prompts: {}", heldout.total());
     assert!(overall >= 0.90, "overall accuracy {overall:.3} < 0.90");
+}
+
+/// Features + classification stay in the microseconds per request (printed; loosely bounded even in debug).
+#[test]
+fn classification_is_fast() {
+    let requests: Vec<_> = entries().iter().map(request_of).collect();
+    let rounds = 5;
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        for request in &requests {
+            std::hint::black_box(predict(request));
+        }
+    }
+    let per_request = start.elapsed() / (rounds * requests.len() as u32);
+    println!("features + classify: {per_request:?} per request (avg over {} requests)", requests.len());
+    assert!(per_request < std::time::Duration::from_millis(5), "{per_request:?}");
 }
