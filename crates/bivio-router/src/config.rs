@@ -105,6 +105,8 @@ pub struct RouterConfig {
     /// Per-category routes; categories not listed keep their seed default ([`Category::default_route`]).
     pub categories: BTreeMap<Category, CategoryConfig>,
     /// The `local` chain, in order. Empty: every available local model, in the order the gateway lists them.
+    /// The gateway should reject names of non-local models here; the policy never sends sensitive requests to
+    /// them regardless.
     pub local: Vec<String>,
     /// The `cloud` chain, in order. Empty: every available non-local model.
     pub cloud: Vec<String>,

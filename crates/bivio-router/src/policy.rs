@@ -165,7 +165,11 @@ pub fn decide(config: &RouterConfig, input: &RouteInput<'_>) -> Result<Decision,
         let before = chain.len();
         chain.retain(|m| m.local);
         if chain.is_empty() {
-            chain = named_chain(config, RouteTarget::Local, input.models).into_iter().filter(|m| m.available).collect();
+            // Filtered on `local` again: a misconfigured `local` chain naming a cloud model must not leak.
+            chain = named_chain(config, RouteTarget::Local, input.models)
+                .into_iter()
+                .filter(|m| m.available && m.local)
+                .collect();
             if chain.is_empty() {
                 return Err(RouteError::SensitiveNoLocal);
             }

@@ -325,3 +325,12 @@ fn error_kinds_are_stable() {
     assert_eq!(RouteError::LongContext { needed: 1, largest: None }.kind(), "long_context");
     assert_eq!(RouteError::NoModel { route: "x".into() }.http_status(), 503);
 }
+
+#[test]
+fn sensitive_ignores_a_misconfigured_local_chain() {
+    // `local` names a cloud model by mistake: sensitive traffic still never reaches it.
+    let config = RouterConfig { local: vec!["sonnet".into()], ..Default::default() };
+    let mut case = Case::new(Category::Chat);
+    case.sensitive = true;
+    assert_eq!(case.run(&config).unwrap_err(), RouteError::SensitiveNoLocal);
+}
