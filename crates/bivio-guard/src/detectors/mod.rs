@@ -16,7 +16,7 @@ pub(crate) mod ssn;
 /// `[A-Za-z0-9_]`: the bytes of a "word". Non-ASCII bytes are separators, which keeps every span on an
 /// ASCII boundary (and so on a char boundary).
 #[inline]
-pub(crate) fn is_word(b: u8) -> bool {
+pub(crate) const fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
