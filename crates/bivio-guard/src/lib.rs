@@ -24,7 +24,7 @@ pub mod scan;
 pub use config::{Action, CustomRegex, CustomTerms, GuardConfig, GuardConfigError, KindActions};
 pub use kinds::{Finding, Kind};
 pub use policy::{GuardDecision, Policy};
-pub use redact::Redactor;
+pub use redact::{RedactOutcome, Redactor};
 pub use request::{BlockPart, Located, Place, Sensitivity, ToolPart};
 pub use restore::{RestoreMode, Restorer};
 pub use scan::Scanner;

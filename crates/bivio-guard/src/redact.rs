@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use bivio_protocol::ir::{Block, ChatRequest, ResponseFormat, ToolResultContent};
 use serde_json::Value;
 
 use crate::kinds::{Finding, Kind};
@@ -128,5 +129,96 @@ impl Redactor {
     /// A streaming restorer over this redactor's placeholders (the mapping is shared, not copied).
     pub fn restorer(&self, mode: RestoreMode) -> Restorer {
         Restorer::new(Arc::clone(&self.by_placeholder), mode)
+    }
+}
+
+/// What `Redactor::redact_request` could not redact.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RedactOutcome {
+    /// Signed thinking blocks that hold a finding to redact. They are left untouched — changing them breaks
+    /// their signature, which the upstream verifies — so the request must not go to the cloud as it is.
+    pub signed_thinking_with_findings: usize,
+}
+
+impl RedactOutcome {
+    /// Whether the redacted request is safe to send: every finding of a redacted kind was replaced.
+    pub fn is_complete(&self) -> bool {
+        self.signed_thinking_with_findings == 0
+    }
+}
+
+impl Redactor {
+    /// Redacts, in place, the findings of the kinds `redact` accepts everywhere `Scanner::scan_request`
+    /// looks, with these exceptions: tool names (the APIs restrict them to `[A-Za-z0-9_-]`), image URLs
+    /// (the upstream must still fetch them) and base64 document data are left as they are; signed thinking is
+    /// left as it is and counted in the outcome. Stop sequences are redacted too, so that the model's
+    /// placeholder still triggers them.
+    pub fn redact_request(
+        &mut self,
+        scanner: &Scanner,
+        request: &mut ChatRequest,
+        redact: &dyn Fn(&Kind) -> bool,
+    ) -> RedactOutcome {
+        let mut outcome = RedactOutcome::default();
+        for system in &mut request.system {
+            system.text = self.redact_with(scanner, &system.text, redact);
+        }
+        for message in &mut request.messages {
+            for block in &mut message.content {
+                self.redact_block(scanner, block, redact, &mut outcome);
+            }
+        }
+        for tool in &mut request.tools {
+            if let Some(description) = &mut tool.description {
+                *description = self.redact_with(scanner, description, redact);
+            }
+            self.redact_json(scanner, &mut tool.input_schema, redact);
+        }
+        for stop in &mut request.stop_sequences {
+            *stop = self.redact_with(scanner, stop, redact);
+        }
+        if let Some(ResponseFormat::JsonSchema { schema, .. }) = &mut request.response_format {
+            self.redact_json(scanner, schema, redact);
+        }
+        outcome
+    }
+
+    fn redact_block(
+        &mut self,
+        scanner: &Scanner,
+        block: &mut Block,
+        redact: &dyn Fn(&Kind) -> bool,
+        outcome: &mut RedactOutcome,
+    ) {
+        match block {
+            Block::Text { text, .. } => *text = self.redact_with(scanner, text, redact),
+            Block::Thinking { thinking, signature } => {
+                if signature.is_none() {
+                    *thinking = self.redact_with(scanner, thinking, redact);
+                } else if scanner.scan_text(thinking).iter().any(|f| redact(&f.kind)) {
+                    outcome.signed_thinking_with_findings += 1;
+                }
+            }
+            Block::ToolUse { input, .. } => self.redact_json(scanner, input, redact),
+            Block::ToolResult { content, .. } => match content {
+                ToolResultContent::Text(text) => *text = self.redact_with(scanner, text, redact),
+                ToolResultContent::Blocks(blocks) => {
+                    for inner in blocks {
+                        if let Block::Text { text, .. } = inner {
+                            *text = self.redact_with(scanner, text, redact);
+                        }
+                    }
+                }
+            },
+            Block::Document { source, rest } => {
+                if source.get("type").and_then(Value::as_str) != Some("base64") {
+                    self.redact_json(scanner, source, redact);
+                }
+                for value in rest.values_mut() {
+                    self.redact_json(scanner, value, redact);
+                }
+            }
+            Block::Image { .. } | Block::RedactedThinking { .. } => {}
+        }
     }
 }

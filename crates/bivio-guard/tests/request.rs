@@ -3,7 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use bivio_guard::{Action, BlockPart, GuardConfig, GuardDecision, Kind, Place, Policy, Scanner, Sensitivity, ToolPart};
+use bivio_guard::{
+    Action, BlockPart, GuardConfig, GuardDecision, Kind, Place, Policy, Redactor, RestoreMode, Scanner, Sensitivity,
+    ToolPart,
+};
 use bivio_protocol::ir::{Block, ChatRequest, ImageSource, Message, Role, SystemText, Tool, ToolResultContent};
 use serde_json::json;
 
@@ -188,4 +191,36 @@ fn custom_terms_are_whole_words_case_insensitive() {
     assert_eq!(found("Acmeè, acmes, MyAcme, Globex Corporation"), 0);
     let policy = Policy::new(&config).unwrap();
     assert_eq!(policy.action(&Kind::Custom("clients".into())), Action::Block);
+}
+
+#[test]
+fn redacted_request_holds_no_redacted_kind_and_restores() {
+    let scanner = Scanner::new(&GuardConfig::default()).unwrap();
+    let mut req = request();
+    req.messages[1]
+        .content
+        .insert(0, Block::Thinking { thinking: "mail ops@bivio.example.com".into(), signature: Some("sig".into()) });
+    let mut redactor = Redactor::new();
+    let outcome = redactor.redact_request(&scanner, &mut req, &|k| *k != Kind::Email);
+    assert!(outcome.is_complete(), "signed thinking has only an e-mail, which is not redacted here");
+    let after = scanner.scan_request(&req);
+    assert_eq!(after.counts.keys().collect::<Vec<_>>(), vec![&Kind::Email], "{}", after.summary());
+    assert_eq!(count(&after, Kind::Email), 3);
+    // The tool call's input restores to the original JSON, streamed in JSON mode.
+    let Block::ToolUse { input, .. } = &req.messages[1].content[2] else { panic!("tool use moved") };
+    assert_eq!(input["cf"], "[[CODICE_FISCALE_1]]");
+    let mut restorer = redactor.restorer(RestoreMode::JsonString);
+    let wire = serde_json::to_string(input).unwrap();
+    let mut restored = restorer.push(&wire[..9]);
+    restored.push_str(&restorer.push(&wire[9..]));
+    restored.push_str(&restorer.finish());
+    let original = json!({"cf": "RSSMRA85T10A562S", "n": [1, {"ip": "203.0.113.77"}]});
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&restored).unwrap(), original);
+    // Signed thinking with a finding to redact is reported, not changed.
+    let mut again = request();
+    again.messages[1]
+        .content
+        .insert(0, Block::Thinking { thinking: "mail ops@bivio.example.com".into(), signature: Some("sig".into()) });
+    let outcome = Redactor::new().redact_request(&scanner, &mut again, &|_| true);
+    assert_eq!(outcome.signed_thinking_with_findings, 1);
 }
