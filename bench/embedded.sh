@@ -17,6 +17,8 @@ CACHE="${BIVIO_CACHE:-$HOME/.cache/bivio}"
 MODEL="$CACHE/models/gemma-3-270m-q4_k_m.gguf"
 PY="$CACHE/venv/bin/python"
 REPS=15 MAX_TOKENS=128 THREADS=2 PORT="${BENCH_PORT:-18461}" CTX=2048
+# On a shared machine, BENCH_NICE=-10 (root) gives both engines the CPU first; the comparison stays fair.
+NICE=(nice -n "${BENCH_NICE:-0}")
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) REPS="$2"; shift 2;;
@@ -40,7 +42,7 @@ cargo build --release -q -p bivio-embedded --example bench
 BENCH="${CARGO_TARGET_DIR:-target}/release/examples/bench"
 
 echo "[bench] starting llama-cpp-python on :$PORT" >&2
-"$PY" -m llama_cpp.server --model "$MODEL" --model_alias gemma --chat_format gemma --n_ctx "$CTX" \
+"${NICE[@]}" "$PY" -m llama_cpp.server --model "$MODEL" --model_alias gemma --chat_format gemma --n_ctx "$CTX" \
   --n_threads "$THREADS" --n_threads_batch "$THREADS" --port "$PORT" >"$OUT/embedded-$STAMP-server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
@@ -52,8 +54,8 @@ curl -sf "http://127.0.0.1:$PORT/v1/models" >/dev/null || { echo "server did not
 
 echo "[bench] load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
-"$BENCH" --model "$MODEL" --threads "$THREADS" --context "$CTX" --max-tokens "$MAX_TOKENS" --reps "$REPS" \
-  --template gemma --compare-url "http://127.0.0.1:$PORT/v1" | tee -a "$RAW"
+"${NICE[@]}" "$BENCH" --model "$MODEL" --threads "$THREADS" --context "$CTX" --max-tokens "$MAX_TOKENS" \
+  --reps "$REPS" --template gemma --compare-url "http://127.0.0.1:$PORT/v1" | tee -a "$RAW"
 LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
 echo "[bench] load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
@@ -75,10 +77,16 @@ for e in engines:
         "prompt": next((r["prompt_tokens"] for r in rs if r.get("prompt_tokens")), None),
     }
 b, p = stats["bivio-embedded"], stats["llama-cpp-python"]
+# Runs alternate, so run i of each engine saw nearly the same machine: the median of per-pair ratios is the
+# comparison least moved by other processes.
+pairs = list(zip([r for r in rows if r["engine"] == engines[0]], [r for r in rows if r["engine"] == engines[1]]))
+paired_tps = statistics.median(x["decode_tps"] / y["decode_tps"] for x, y in pairs)
+paired_ttft = statistics.median(x["ttft_ms"] / y["ttft_ms"] for x, y in pairs)
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
 lines = [
     f"Same GGUF, prompt ({b['prompt']} tokens), threads={threads}, max_tokens={max_tokens}, temperature 0, n_ctx 2048; "
-    f"{cpu}, {os.cpu_count()} cores; {b['n']} interleaved runs each; load average {load_before} before, {load_after} after.",
+    f"{cpu}, {os.cpu_count()} cores; {b['n']} interleaved runs each; load average {load_before} before, {load_after} after; "
+    f"nice {os.environ.get('BENCH_NICE', '0')}.",
     "",
     "| engine | TTFT median (ms) | TTFT best (ms) | decode tok/s median | decode tok/s best | output tokens |",
     "|---|---:|---:|---:|---:|---:|",
@@ -88,8 +96,10 @@ for e in engines:
     lines.append(f"| {e} | {m['ttft']:.1f} | {m['ttft_best']:.1f} | {m['tps']:.2f} | {m['tps_best']:.2f} | {m['tokens']:.0f} |")
 lines += [
     "",
-    f"bivio / llama-cpp-python: decode tokens/s **{b['tps'] / p['tps']:.2f}×** (median), {b['tps_best'] / p['tps_best']:.2f}× (best); "
-    f"TTFT {b['ttft'] / p['ttft']:.2f}× (median), {b['ttft_best'] / p['ttft_best']:.2f}× (best) — lower TTFT is better.",
+    f"bivio / llama-cpp-python, decode tokens/s: **{paired_tps:.2f}×** (median of paired runs), "
+    f"{b['tps'] / p['tps']:.2f}× (medians), {b['tps_best'] / p['tps_best']:.2f}× (bests).",
+    f"bivio / llama-cpp-python, TTFT (lower is better): **{paired_ttft:.2f}×** (median of paired runs), "
+    f"{b['ttft'] / p['ttft']:.2f}× (medians), {b['ttft_best'] / p['ttft_best']:.2f}× (bests).",
 ]
 text = "\n".join(lines)
 open(summary, "w").write(text + "\n")

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmbeddedConfig {
-    /// The GGUF file (any llama.cpp-supported architecture).
+    /// The GGUF file (any llama.cpp-supported architecture), or `default`: the model `bivio model pull
+    /// default` puts in the cache (`$BIVIO_CACHE`, else `~/.cache/bivio`, then `models/`).
     pub model_path: PathBuf,
     /// Context window per slot, in tokens (prompt + answer). Capped at the model's training context.
     #[serde(default = "default_context_tokens")]
@@ -25,8 +26,9 @@ pub struct EmbeddedConfig {
     /// Requests that may wait for a free slot; beyond `slots + queue` requests are refused as overloaded.
     #[serde(default = "default_queue")]
     pub queue: usize,
-    /// A llama.cpp built-in template name (`gemma`, `chatml`, `llama3`, `mistral-v7`, `phi3`, …). When set it
-    /// overrides the GGUF's own template; when the GGUF has none (base models), it is required.
+    /// A llama.cpp built-in template name (`gemma`, `chatml`, `llama3`, `mistral-v7`, `phi4`, …). When set it
+    /// overrides the GGUF's own template; when the GGUF has none (base models) it is required, except for the
+    /// default model, which gets `gemma`.
     #[serde(default)]
     pub chat_template: Option<String>,
     /// Answer length when the request does not say (OpenAI's `max_tokens` is optional).

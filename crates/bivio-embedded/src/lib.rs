@@ -110,7 +110,8 @@ impl EmbeddedProvider {
     pub fn load(name: impl Into<String>, config: &EmbeddedConfig) -> Result<EmbeddedProvider, ApiError> {
         let name = name.into();
         config.validate().map_err(load_error)?;
-        let path = &config.model_path;
+        let resolved = pull::resolve_model_path(&config.model_path);
+        let path = &resolved;
         if !path.is_file() {
             return Err(load_error(format!(
                 "`model_path` {} does not exist (the default model is fetched by `bivio model pull default`)",
@@ -121,7 +122,12 @@ impl EmbeddedProvider {
         let started = std::time::Instant::now();
         let model = LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
             .map_err(|err| load_error(format!("`model_path` {} is not a loadable GGUF: {err}", path.display())))?;
-        let template = ChatTemplate::resolve(&model, config.chat_template.as_deref()).map_err(load_error)?;
+        // The default model is a base model without a template; its family's built-in one is known.
+        let known = path
+            .file_name()
+            .is_some_and(|name| name == pull::DEFAULT_MODEL.file_name)
+            .then_some(pull::DEFAULT_MODEL_TEMPLATE);
+        let template = ChatTemplate::resolve(&model, config.chat_template.as_deref(), known).map_err(load_error)?;
         let trained = model.n_ctx_train();
         let context_tokens =
             if trained >= MIN_CONTEXT_TOKENS { config.context_tokens.min(trained) } else { config.context_tokens };
@@ -309,7 +315,7 @@ impl Provider for EmbeddedProvider {
     }
 }
 
-/// Where `bivio model pull` puts models and where `model_path = "default"`-style shortcuts resolve.
+/// Where `bivio model pull default` puts the default model (`model_path = "default"` resolves here).
 pub fn default_model_path(cache_dir: &Path) -> PathBuf {
     pull::models_dir(cache_dir).join(pull::DEFAULT_MODEL.file_name)
 }

@@ -148,6 +148,16 @@ pub fn default_cache_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").filter(|home| !home.is_empty()).map(|home| PathBuf::from(home).join(".cache/bivio"))
 }
 
+/// `model_path` as configured, with the alias `default` meaning the pulled default model in the cache.
+pub fn resolve_model_path(model_path: &Path) -> PathBuf {
+    if model_path.as_os_str() == DEFAULT_MODEL.alias
+        && let Some(cache) = default_cache_dir()
+    {
+        return models_dir(&cache).join(DEFAULT_MODEL.file_name);
+    }
+    model_path.to_owned()
+}
+
 pub fn models_dir(cache_dir: &Path) -> PathBuf {
     cache_dir.join("models")
 }
@@ -491,6 +501,15 @@ mod tests {
         });
         assert_eq!(find_wheel(&project, "1.0.0"), Some(("https://x/p-1.0.0-py3-none-any.whl".into(), "bb".into())));
         assert_eq!(find_wheel(&project, "3.0.0"), None);
+    }
+
+    #[test]
+    fn the_default_alias_resolves_into_the_cache() {
+        assert_eq!(resolve_model_path(Path::new("/m/x.gguf")), PathBuf::from("/m/x.gguf"));
+        assert_eq!(resolve_model_path(Path::new("default.gguf")), PathBuf::from("default.gguf"));
+        if let Some(cache) = default_cache_dir() {
+            assert_eq!(resolve_model_path(Path::new("default")), cache.join("models").join(DEFAULT_MODEL.file_name));
+        }
     }
 
     #[test]

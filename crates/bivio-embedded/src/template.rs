@@ -103,18 +103,25 @@ pub(crate) struct ChatTemplate {
 }
 
 impl ChatTemplate {
-    /// The configured name if any, else the GGUF's template; either must render a probe conversation.
-    /// Errors name the `chat_template` key, the one that fixes them.
-    pub(crate) fn resolve(model: &LlamaModel, configured: Option<&str>) -> Result<ChatTemplate, String> {
-        let chosen = match configured {
-            Some(name) => {
-                let template = LlamaChatTemplate::new(name.trim())
-                    .map_err(|_| "`chat_template` must not contain NUL bytes".to_owned())?;
-                ChatTemplate { template, source: TemplateSource::Configured(name.trim().to_owned()) }
-            }
-            None => match model.chat_template(None) {
-                Ok(template) => ChatTemplate { template, source: TemplateSource::Gguf },
-                Err(_) => {
+    /// The configured name if any, else the GGUF's template, else `known` (the built-in name bivio knows for
+    /// this file, e.g. `gemma` for the default model); it must render a probe conversation. Errors name the
+    /// `chat_template` key, the one that fixes them.
+    pub(crate) fn resolve(
+        model: &LlamaModel,
+        configured: Option<&str>,
+        known: Option<&str>,
+    ) -> Result<ChatTemplate, String> {
+        let built_in = |name: &str| -> Result<ChatTemplate, String> {
+            let template = LlamaChatTemplate::new(name.trim())
+                .map_err(|_| "`chat_template` must not contain NUL bytes".to_owned())?;
+            Ok(ChatTemplate { template, source: TemplateSource::Configured(name.trim().to_owned()) })
+        };
+        let chosen = match (configured, model.chat_template(None)) {
+            (Some(name), _) => built_in(name)?,
+            (None, Ok(template)) => ChatTemplate { template, source: TemplateSource::Gguf },
+            (None, Err(_)) => match known {
+                Some(name) => built_in(name)?,
+                None => {
                     return Err(format!(
                         "the GGUF has no chat template (a base model?): set `chat_template` to a llama.cpp built-in \
                          name such as {SUGGESTED}"

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use bivio_embedded::EmbeddedProvider;
+use bivio_embedded::{EmbeddedProvider, TemplateSource};
 use bivio_protocol::ErrorKind;
 use bivio_protocol::ir::{Block, BlockDelta, BlockStart, ImageSource, Message, Role, StopReason, StreamEvent, Usage};
 use bivio_providers::{Completion, Provider};
@@ -327,15 +327,27 @@ async fn load_errors_name_the_config_key() {
     let missing = common::config("/nonexistent/model.gguf".into(), 1, 1);
     let err = EmbeddedProvider::load("t", &missing).unwrap_err();
     assert!(err.message.contains("`model_path`"), "{}", err.message);
-    // The default model is a base model: no template in the GGUF.
     let no_template = bivio_embedded::EmbeddedConfig { chat_template: None, ..common::config(path.clone(), 1, 1) };
-    if path.file_name().is_some_and(|name| name == bivio_embedded::pull::DEFAULT_MODEL.file_name) {
-        let err = EmbeddedProvider::load("t", &no_template).unwrap_err();
-        assert!(err.message.contains("`chat_template`"), "{}", err.message);
-    }
-    let unknown = bivio_embedded::EmbeddedConfig { chat_template: Some("no-such-template".into()), ..no_template };
+    let unknown =
+        bivio_embedded::EmbeddedConfig { chat_template: Some("no-such-template".into()), ..no_template.clone() };
     let err = EmbeddedProvider::load("t", &unknown).unwrap_err();
     assert!(err.message.contains("`chat_template` = \"no-such-template\""), "{}", err.message);
+    if path.file_name().is_none_or(|name| name != bivio_embedded::pull::DEFAULT_MODEL.file_name) {
+        return;
+    }
+    // The default model is a base model without a template: under its own name it gets `gemma` ...
+    let loaded = EmbeddedProvider::load("t", &no_template).unwrap();
+    assert_eq!(loaded.info().template, TemplateSource::Configured("gemma".into()));
+    // ... under another name, the error says which key to set.
+    let dir = std::env::temp_dir().join(format!("bivio-embedded-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let other = dir.join("some-base-model.gguf");
+    let _ = std::fs::remove_file(&other);
+    std::os::unix::fs::symlink(&path, &other).unwrap();
+    let err =
+        EmbeddedProvider::load("t", &bivio_embedded::EmbeddedConfig { model_path: other, ..no_template }).unwrap_err();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(err.message.contains("no chat template") && err.message.contains("`chat_template`"), "{}", err.message);
 }
 
 #[tokio::test]
