@@ -53,17 +53,20 @@ pub struct RawServer {
     pub max_body_bytes: Option<usize>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ProviderKind {
-    Anthropic,
-    OpenaiCompatible,
+/// A backend, by the API it speaks (`kind`).
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RawProvider {
+    Anthropic(RawHttpProvider),
+    OpenaiCompatible(RawHttpProvider),
+    /// llama.cpp in this process (always local).
+    #[cfg(feature = "embedded")]
+    Embedded(bivio_embedded::EmbeddedConfig),
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawProvider {
-    pub kind: ProviderKind,
+pub struct RawHttpProvider {
     pub api_base: Option<String>,
     /// Name of the environment variable holding the key; the key itself never appears in the file.
     pub api_key_env: Option<String>,
@@ -144,7 +147,7 @@ impl Config {
 
         let mut providers: BTreeMap<String, (Arc<dyn Provider>, bool)> = BTreeMap::new();
         for (name, provider) in &raw.providers {
-            providers.insert(name.clone(), (build_provider(name, provider, env)?, provider.local.unwrap_or(false)));
+            providers.insert(name.clone(), build_provider(name, provider, env)?);
         }
 
         let mut models = BTreeMap::new();
@@ -191,19 +194,30 @@ impl Config {
     }
 }
 
+/// The provider, and whether it runs on premises.
 fn build_provider(
     name: &str,
     raw: &RawProvider,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Arc<dyn Provider>, ConfigError> {
+) -> Result<(Arc<dyn Provider>, bool), ConfigError> {
     let path = format!("providers.{name}");
+    let (http, is_anthropic) = match raw {
+        RawProvider::Anthropic(http) => (http, true),
+        RawProvider::OpenaiCompatible(http) => (http, false),
+        #[cfg(feature = "embedded")]
+        RawProvider::Embedded(embedded) => {
+            let provider =
+                bivio_embedded::EmbeddedProvider::load(name, embedded).map_err(|err| invalid(path, err.message))?;
+            return Ok((Arc::new(provider), true));
+        }
+    };
     let defaults = Timeouts::default();
     let timeouts = Timeouts {
-        connect: raw.connect_timeout_secs.map_or(defaults.connect, Duration::from_secs),
-        response: raw.response_timeout_secs.map_or(defaults.response, Duration::from_secs),
-        stream_idle: raw.stream_idle_timeout_secs.map_or(defaults.stream_idle, Duration::from_secs),
+        connect: http.connect_timeout_secs.map_or(defaults.connect, Duration::from_secs),
+        response: http.response_timeout_secs.map_or(defaults.response, Duration::from_secs),
+        stream_idle: http.stream_idle_timeout_secs.map_or(defaults.stream_idle, Duration::from_secs),
     };
-    let api_key = match &raw.api_key_env {
+    let api_key = match &http.api_key_env {
         None => None,
         Some(var) => match env(var) {
             Some(key) if !key.is_empty() => Some(SecretString::from(key)),
@@ -213,25 +227,21 @@ fn build_provider(
             }
         },
     };
-    let api_base = match (raw.kind, raw.api_base.as_deref()) {
+    let api_base = match (is_anthropic, http.api_base.as_deref()) {
         (_, Some(base)) => base.to_owned(),
-        (ProviderKind::Anthropic, None) => "https://api.anthropic.com".to_owned(),
-        (ProviderKind::OpenaiCompatible, None) => {
-            return Err(invalid(format!("{path}.api_base"), "required for openai_compatible providers"));
-        }
+        (true, None) => "https://api.anthropic.com".to_owned(),
+        (false, None) => return Err(invalid(format!("{path}.api_base"), "required for openai_compatible providers")),
     };
     if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
         return Err(invalid(format!("{path}.api_base"), "must start with http:// or https://"));
     }
-    let built: Result<Arc<dyn Provider>, _> = match raw.kind {
-        ProviderKind::Anthropic => {
-            AnthropicProvider::new(name, &api_base, api_key, timeouts).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        ProviderKind::OpenaiCompatible => {
-            OpenAiCompatProvider::new(name, &api_base, api_key, timeouts).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
+    let built: Result<Arc<dyn Provider>, _> = if is_anthropic {
+        AnthropicProvider::new(name, &api_base, api_key, timeouts).map(|p| Arc::new(p) as Arc<dyn Provider>)
+    } else {
+        OpenAiCompatProvider::new(name, &api_base, api_key, timeouts).map(|p| Arc::new(p) as Arc<dyn Provider>)
     };
-    built.map_err(|err| invalid(path, err.message))
+    let provider = built.map_err(|err| invalid(path, err.message))?;
+    Ok((provider, http.local.unwrap_or(false)))
 }
 
 #[cfg(test)]
@@ -267,6 +277,15 @@ mod tests {
         assert_eq!(price.cache_read.to_string(), "0.3");
         assert!(!config.models["sonnet"].local);
         assert_eq!(config.models["gemma"].upstream_model, "gemma");
+    }
+
+    #[test]
+    fn provider_keys_are_checked_per_kind() {
+        let err =
+            Config::load_str("[providers.c]\nkind = \"anthropic\"\nmodel_path = \"x.gguf\"\n", &no_env).unwrap_err();
+        assert!(err.to_string().contains("unknown field `model_path`"), "{err}");
+        let err = Config::load_str("[providers.c]\nkind = \"ollama\"\n", &no_env).unwrap_err();
+        assert!(err.to_string().contains("unknown variant `ollama`"), "{err}");
     }
 
     #[test]

@@ -63,6 +63,10 @@ impl MockUpstream {
         let addr = listener.local_addr().context("reading the bound address")?;
         let shared = Arc::new(Shared::new(opts.require_key));
         let app = server::router(shared.clone());
+        // TCP_NODELAY, like a real API server: frames leave as written, so the mock adds no Nagle stalls.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = tokio::spawn(async move { axum::serve(listener, app).await });
         tracing::debug!(%addr, "mock upstream listening");
         Ok(MockUpstream { addr, shared, server: Some(server) })
