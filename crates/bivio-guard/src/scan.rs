@@ -127,6 +127,11 @@ fn classify_numeric(text: &[u8], span: &numeric::NumericSpan) -> Option<Finding>
     if let Some(end) = ip::check_v4(text, span) {
         return Some(Finding::new(Kind::IpAddress, span.start, end));
     }
+    // One unseparated number between other numbers (`[3999983367, 3982226758, …]`, CSV of measurements) is
+    // table data: a lone 10-digit mobile or 16-digit Luhn pass there is chance, not a person.
+    if span.n_groups == 1 && in_number_list(text, span) {
+        return None;
+    }
     // A parenthesis before the first group is part of a phone number's layout, of the sentence otherwise.
     let digits_start = span.groups[0].0;
     let (kind, start) = if ssn::check(span) {
@@ -141,6 +146,24 @@ fn classify_numeric(text: &[u8], span: &numeric::NumericSpan) -> Option<Finding>
         return None;
     };
     Some(Finding::new(kind, start, span.end))
+}
+
+/// Whether a number's neighbour across a comma (and at most one space) is another number.
+fn in_number_list(text: &[u8], span: &numeric::NumericSpan) -> bool {
+    let mut after = span.end;
+    let after_list = at(text, after) == b',' && {
+        after += 1;
+        if at(text, after) == b' ' {
+            after += 1;
+        }
+        at(text, after).is_ascii_digit()
+    };
+    let mut before_pos = span.start;
+    if before(text, before_pos) == b' ' {
+        before_pos -= 1;
+    }
+    let before_list = before(text, before_pos) == b',' && before_pos >= 2 && text[before_pos - 2].is_ascii_digit();
+    after_list || before_list
 }
 
 /// Sorts by start and drops overlapping findings: of two that overlap, the one with the better rank wins,

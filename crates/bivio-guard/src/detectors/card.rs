@@ -1,5 +1,5 @@
-//! Payment card numbers: 13–19 digits laid out as printed (one block, groups of four, Amex 4-6-5, Diners
-//! 4-6-4) with one separator kind, an issuer prefix whose length rules match, and a valid Luhn digit.
+//! Payment card numbers: 13–19 digits laid out as printed (one block of at most 16 — longer unseparated
+//! runs are table data far more often than cards —, groups of four, Amex 4-6-5, Diners 4-6-4) with one separator kind, an issuer prefix whose length rules match, and a valid Luhn digit.
 
 use super::numeric::{NumericSpan, Sep};
 use crate::checksum::luhn;
@@ -9,7 +9,7 @@ pub(crate) fn check(span: &NumericSpan) -> bool {
     if span.overflow || span.plus || !(13..=19).contains(&n) {
         return false;
     }
-    let layout_ok = span.n_groups == 1
+    let layout_ok = (span.n_groups == 1 && n <= 16)
         || (matches!(span.uniform_sep(), Some(Sep::Space | Sep::Dash)) && {
             let lens: Vec<usize> = span.group_lens().collect();
             let fours = lens[..lens.len() - 1].iter().all(|&l| l == 4) && (1..=4).contains(&lens[lens.len() - 1]);

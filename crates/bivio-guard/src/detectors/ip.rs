@@ -54,7 +54,19 @@ pub(crate) fn check_v6(text: &[u8], p: usize) -> (usize, Option<(usize, usize)>)
     if glued || colons < 2 {
         return (extent_end, None);
     }
-    let parsed = std::str::from_utf8(&text[start..end]).ok().and_then(|s| s.parse::<Ipv6Addr>().ok());
+    // Code is full of `12::34`, `de::`, `Add::add`: real addresses are written in one case and have three or
+    // more groups, or two with a full first group (`fe80::1`, `2001::7334`).
+    let candidate = &text[start..end];
+    let mixed_case = candidate.iter().any(u8::is_ascii_uppercase) && candidate.iter().any(u8::is_ascii_lowercase);
+    let mut groups = candidate.split(|&b| b == b':').filter(|g| !g.is_empty());
+    let first_len = groups.next().map_or(0, <[u8]>::len);
+    let n_groups = 1 + groups.count();
+    let compressed = memchr::memmem::find(candidate, b"::").is_some();
+    let shape_ok = !compressed || n_groups >= 3 || (n_groups == 2 && first_len == 4 && !candidate.starts_with(b"::"));
+    if mixed_case || !shape_ok {
+        return (extent_end, None);
+    }
+    let parsed = std::str::from_utf8(candidate).ok().and_then(|s| s.parse::<Ipv6Addr>().ok());
     let ok = parsed.is_some_and(|a| !a.is_loopback() && !a.is_unspecified());
     (extent_end, ok.then_some((start, end)))
 }

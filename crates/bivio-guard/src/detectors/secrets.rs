@@ -152,7 +152,9 @@ fn made_of_words(value: &[u8]) -> bool {
             && part.iter().all(u8::is_ascii_alphabetic)
             && (part[1..].iter().all(u8::is_ascii_lowercase) || part.iter().all(u8::is_ascii_uppercase))
     };
-    value.split(|&b| matches!(b, b'_' | b'-' | b'/' | b'.' | b'+' | b'~')).filter(is_word).count() >= 2
+    // `TLS13_CHACHA20_POLY1305_SHA256` and friends: constant names, not tokens.
+    let constant_name = value.contains(&b'_') && !value.iter().any(u8::is_ascii_lowercase);
+    constant_name || value.split(|&b| matches!(b, b'_' | b'-' | b'/' | b'.' | b'+' | b'~')).filter(is_word).count() >= 2
 }
 
 /// Assignments of high-entropy values to credential-named keys.

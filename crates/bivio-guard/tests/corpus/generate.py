@@ -223,7 +223,9 @@ for i in range(25):
 # ---------------------------------------------------------------- phones
 def phone():
     kind = rng.choice(["it_mobile_intl", "it_mobile", "it_land", "it_land_intl", "us", "us_intl", "uk", "de", "fr"])
-    m = "3" + rng.choice("2345679") + digits(1)
+    m = rng.choice(["320", "324", "327", "328", "329", "330", "331", "333", "334", "335", "336", "338", "339", "340",
+                    "342", "345", "346", "347", "348", "349", "350", "351", "360", "366", "368", "370", "371", "373",
+                    "377", "380", "388", "389", "391", "392", "393"])
     return {
         "it_mobile_intl": lambda: f"+39 {m} {digits(3)} {digits(4)}",
         "it_mobile": lambda: rng.choice([f"{m} {digits(7)}", f"{m}-{digits(7)}", f"{m}{digits(7)}", f"{m} {digits(3)} {digits(4)}"]),

@@ -125,6 +125,14 @@ for t in [
     "Per la pratica 2023-0412-7788 rivolgersi all'ufficio.",
     "Version string: 4.2.0-rc.1+build.5678",
     "Numero REA MI-1234567, capitale sociale 10.000 euro.",
+    # From real code (a scan of 29 MB of popular crates' sources):
+    "static LARGE_POWERS: [u32; 4] = [3999983367, 3982226758, 3964523248, 3423482104];",
+    "assert_eq!(t.format(\"%S%.9f\"), \"07.098765432\"); let n = 00.123456780;",
+    "impl Add for Sample { fn add(self, o: Self) -> Self { Add::add(self.0, o.0) } } // 12::34 de::",
+    "let year = \"+262142-12-31\"; parse(\"+12345-03-04\"); ts = \"+1441497364.649\";",
+    "suite: TLS13_CHACHA20_POLY1305_SHA256_INTERNAL, key: TLS13_AES_256_GCM_SHA384_INTERNAL",
+    "const VALUES: [u64; 3] = [6558939822118891088, 6477823708780339765, 4856042377419278489];",
+    "Ora: 14:30:05, durata 00:01:30, offset +01:00",
 ]:
     add(t)
 
