@@ -62,7 +62,7 @@ pub(crate) fn check_v6(text: &[u8], p: usize) -> (usize, Option<(usize, usize)>)
     let first_len = groups.next().map_or(0, <[u8]>::len);
     let n_groups = 1 + groups.count();
     let compressed = memchr::memmem::find(candidate, b"::").is_some();
-    let shape_ok = !compressed || n_groups >= 3 || (n_groups == 2 && first_len == 4 && !candidate.starts_with(b"::"));
+    let shape_ok = !compressed || n_groups >= 3 || (n_groups == 2 && first_len == 4);
     if mixed_case || !shape_ok {
         return (extent_end, None);
     }
