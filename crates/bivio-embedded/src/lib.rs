@@ -92,7 +92,7 @@ fn backend() -> Result<&'static LlamaBackend, ApiError> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
-            // llama.cpp's own log lines go to tracing (target `llama_cpp_2`), not straight to stderr.
+            // llama.cpp's own log lines (many at model load) go to tracing, not straight to stderr.
             llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
             LlamaBackend::init().map_err(|err| err.to_string())
         })
