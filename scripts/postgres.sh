@@ -13,6 +13,11 @@
 # A throwaway test database on loopback: the password below is not a secret.
 set -euo pipefail
 
+# Everything the tools print (pg_ctlcluster says "Removed stale pid file." on stdout, apt chats) goes to
+# stderr; only the final export line reaches the caller's eval, through fd 3. The server must not inherit
+# fd 3 (`3>&-` where it starts), or the caller's $(…) would wait for the daemon to exit.
+exec 3>&1 1>&2
+
 PORT="${BIVIO_PG_PORT:-54329}"
 CACHE="${BIVIO_CACHE:-$HOME/.cache/bivio}"
 ROLE=bivio
@@ -21,7 +26,7 @@ DB=bivio_test
 URL="postgres://$ROLE:$PASSWORD@127.0.0.1:$PORT/$DB"
 
 log() { printf '[postgres] %s\n' "$*" >&2; }
-done_() { printf 'export BIVIO_TEST_PG_URL=%s\n' "$URL"; exit 0; }
+done_() { printf 'export BIVIO_TEST_PG_URL=%s\n' "$URL" >&3; exit 0; }
 
 pg_bin() {
   if command -v pg_ctl >/dev/null 2>&1; then dirname "$(readlink -f "$(command -v pg_ctl)")"; return; fi
@@ -52,7 +57,7 @@ if [ "$(id -u)" = 0 ]; then
   fi
   if ! pg_lsclusters -h | awk '$1 "/" $2 == "'"$VERSION/bivio"'" {print $4}' | grep -q online; then
     log "starting cluster $VERSION/bivio"
-    pg_ctlcluster "$VERSION" bivio start
+    pg_ctlcluster "$VERSION" bivio start 3>&-
   fi
   as_admin() { su postgres -s /bin/sh -c "$BIN/psql -p $PORT -v ON_ERROR_STOP=1 -Atq $*"; }
 else
@@ -66,7 +71,7 @@ else
   if ! "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
     log "starting $DATA on port $PORT"
     "$BIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w \
-      -o "-p $PORT -k $DATA -c listen_addresses=127.0.0.1" start >/dev/null
+      -o "-p $PORT -k $DATA -c listen_addresses=127.0.0.1" start >/dev/null 3>&-
   fi
   as_admin() { sh -c "$BIN/psql -h $DATA -p $PORT -U postgres -v ON_ERROR_STOP=1 -Atq $*"; }
 fi
