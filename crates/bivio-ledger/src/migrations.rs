@@ -15,15 +15,23 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, in version order (1, 2, …, no gaps).
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "guard_action",
+        sqlite: include_str!("../migrations/sqlite/0002_guard_action.sql"),
+        postgres: include_str!("../migrations/postgres/0002_guard_action.sql"),
+    },
+];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Creates the bookkeeping table (both dialects accept it).
 pub(crate) const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS ledger_migrations (\

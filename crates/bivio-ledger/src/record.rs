@@ -86,6 +86,8 @@ pub struct LedgerRecord {
     pub streamed: bool,
     /// Kinds of sensitive data the guard found (e.g. `"email"`), never the values.
     pub sensitivity_kinds: Vec<String>,
+    /// The privacy guard's decision: `allow`, `redact`, `local_only` or `block` (`None`: nothing found).
+    pub guard_action: Option<&'static str>,
     pub content: Option<StoredContent>,
 }
 
@@ -113,6 +115,7 @@ impl LedgerRecord {
             upstream_us: None,
             streamed: false,
             sensitivity_kinds: Vec::new(),
+            guard_action: None,
             content: None,
         }
     }

@@ -2,6 +2,9 @@
 //! milliseconds), JSON for programs (exact decimals as strings, every field), CSV for spreadsheets (exact
 //! values, one line per group — no total line when grouped, so a column sum is the total). Pure functions of
 //! the report structs: the CLI prints what they return.
+//!
+//! The privacy audit's table opens with its conclusion in one sentence ([`audit_conclusion`]) — the question
+//! an auditor asks is yes/no — then the breakdowns and the listing; its CSV is the per-kind rows.
 
 use std::fmt::Write as _;
 use std::str::FromStr;
@@ -9,12 +12,13 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::audit::{AuditReport, AuditRow};
 use crate::error::LedgerError;
-use crate::report::{Report, ReportRow};
+use crate::report::{NONE_GROUP, Report, ReportRow};
 use crate::roi::RoiReport;
 use crate::time::format_minute;
 
-/// Output format of `bivio report` and `bivio roi`.
+/// Output format of `bivio report`, `bivio roi` and `bivio audit`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
@@ -48,6 +52,15 @@ pub fn render_report(report: &Report, format: Format) -> Result<String, LedgerEr
         Format::Table => Ok(report_table(report)),
         Format::Json => Ok(serde_json::to_string_pretty(report)? + "\n"),
         Format::Csv => Ok(report_csv(report)),
+    }
+}
+
+/// Renders a privacy audit; the text ends with a newline. The table's first line is the conclusion.
+pub fn render_audit(audit: &AuditReport, format: Format) -> Result<String, LedgerError> {
+    match format {
+        Format::Table => Ok(audit_table(audit)),
+        Format::Json => Ok(serde_json::to_string_pretty(audit)? + "\n"),
+        Format::Csv => Ok(audit_csv(audit)),
     }
 }
 
@@ -127,8 +140,13 @@ fn report_table(report: &Report) -> String {
 /// Columns padded to their widest cell: the first left-aligned, the rest right-aligned; a rule before the
 /// footer when there is a body.
 fn table(headers: &[&str], body: &[Vec<String>], footer: &[String]) -> String {
+    table_with(headers, body, Some(footer), 1)
+}
+
+/// [`table`], the footer (and its rule) optional, the first `left` columns (text) left-aligned.
+fn table_with(headers: &[&str], body: &[Vec<String>], footer: Option<&[String]>, left: usize) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|header| header.chars().count()).collect();
-    for row in body.iter().chain(std::iter::once(&footer.to_vec())) {
+    for row in body.iter().map(Vec::as_slice).chain(footer) {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
@@ -136,10 +154,11 @@ fn table(headers: &[&str], body: &[Vec<String>], footer: &[String]) -> String {
     let line = |cells: &mut dyn Iterator<Item = &str>| -> String {
         let mut text = String::new();
         for (index, (cell, width)) in cells.zip(&widths).enumerate() {
-            if index == 0 {
-                let _ = write!(text, "{cell:<width$}");
+            let gap = if index == 0 { "" } else { "  " };
+            if index < left {
+                let _ = write!(text, "{gap}{cell:<width$}");
             } else {
-                let _ = write!(text, "  {cell:>width$}");
+                let _ = write!(text, "{gap}{cell:>width$}");
             }
         }
         text.trim_end().to_owned() + "\n"
@@ -148,12 +167,14 @@ fn table(headers: &[&str], body: &[Vec<String>], footer: &[String]) -> String {
     for row in body {
         out.push_str(&line(&mut row.iter().map(String::as_str)));
     }
-    if !body.is_empty() {
-        let total_width = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
-        out.push_str(&"-".repeat(total_width));
-        out.push('\n');
+    if let Some(footer) = footer {
+        if !body.is_empty() {
+            let total_width = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
+            out.push_str(&"-".repeat(total_width));
+            out.push('\n');
+        }
+        out.push_str(&line(&mut footer.iter().map(String::as_str)));
     }
-    out.push_str(&line(&mut footer.iter().map(String::as_str)));
     out
 }
 
@@ -294,6 +315,151 @@ fn roi_csv(roi: &RoiReport) -> String {
     format!("{header}\n{}\n", fields.join(","))
 }
 
+/// The audit's answer in one sentence: whether any sensitive request reached a cloud provider and, if so,
+/// under which guard decisions. `allow` and `redact` are always named (the decisions that let a request
+/// out); any other decision, or none recorded (requests from before schema version 2), only when it
+/// accounts for some — a `local_only` request in the cloud is a finding in itself.
+pub fn audit_conclusion(audit: &AuditReport) -> String {
+    let sensitive = audit.sensitive.requests;
+    let noun = if sensitive == 1 { "request" } else { "requests" };
+    if sensitive == 0 {
+        return "No sensitive requests in this window, so none reached a cloud provider.".to_owned();
+    }
+    let cloud = audit.sensitive.reached_cloud;
+    if cloud == 0 {
+        return format!("None of the {} sensitive {noun} reached a cloud provider.", thousands(sensitive));
+    }
+    let reached = |action: &str| {
+        audit.by_action.iter().find(|row| row.label == action).map_or(0, |row: &AuditRow| row.reached_cloud)
+    };
+    let mut parts = vec![
+        format!("{} under `allow`", thousands(reached("allow"))),
+        format!("{} under `redact`", thousands(reached("redact"))),
+    ];
+    for row in &audit.by_action {
+        if row.reached_cloud == 0 || row.label == "allow" || row.label == "redact" {
+            continue;
+        }
+        if row.label == NONE_GROUP {
+            parts.push(format!("{} with no recorded action", thousands(row.reached_cloud)));
+        } else {
+            parts.push(format!("{} under `{}`", thousands(row.reached_cloud), row.label));
+        }
+    }
+    format!(
+        "{} of {} sensitive {noun} reached a cloud provider: {}.",
+        thousands(cloud),
+        thousands(sensitive),
+        parts.join(", ")
+    )
+}
+
+fn audit_table(audit: &AuditReport) -> String {
+    let mut out = audit_conclusion(audit);
+    out.push('\n');
+    let share = if audit.requests == 0 { 0.0 } else { audit.sensitive.requests as f64 / audit.requests as f64 };
+    let _ = writeln!(
+        out,
+        "Privacy audit {}: {} requests, {} sensitive ({}).",
+        window(audit.from_ms, audit.until_ms),
+        thousands(audit.requests),
+        thousands(audit.sensitive.requests),
+        percent(share)
+    );
+    if audit.sensitive.requests == 0 {
+        return out;
+    }
+    let outcome_cells = |row: &AuditRow, label: &str| -> Vec<String> {
+        vec![
+            label.to_owned(),
+            thousands(row.requests),
+            thousands(row.stayed_local),
+            thousands(row.reached_cloud),
+            thousands(row.not_sent),
+        ]
+    };
+    let footer = outcome_cells(&audit.sensitive, "TOTAL");
+    for (first, rows) in [("KIND", &audit.by_kind), ("ACTION", &audit.by_action)] {
+        out.push('\n');
+        let headers = [first, "REQS", "STAYED LOCAL", "REACHED CLOUD", "NOT SENT"];
+        let body: Vec<Vec<String>> = rows.iter().map(|row| outcome_cells(row, &row.label)).collect();
+        out.push_str(&table(&headers, &body, &footer));
+    }
+    if !audit.by_destination.is_empty() {
+        out.push('\n');
+        let body: Vec<Vec<String>> = audit
+            .by_destination
+            .iter()
+            .map(|destination| {
+                vec![
+                    format!("{}/{}", destination.provider, destination.upstream_model),
+                    if destination.local { "local" } else { "cloud" }.to_owned(),
+                    thousands(destination.requests),
+                ]
+            })
+            .collect();
+        out.push_str(&table_with(&["SENT TO", "WHERE", "REQS"], &body, None, 2));
+    }
+    if audit.cloud_requests_total > 0 {
+        out.push('\n');
+        let listed = audit.cloud_requests.len() as u64;
+        if listed < audit.cloud_requests_total {
+            let _ = writeln!(
+                out,
+                "Sensitive requests that reached a cloud provider, the first {} of {}:",
+                thousands(listed),
+                thousands(audit.cloud_requests_total)
+            );
+        } else {
+            out.push_str("Sensitive requests that reached a cloud provider:\n");
+        }
+        let body: Vec<Vec<String>> = audit
+            .cloud_requests
+            .iter()
+            .map(|request| {
+                vec![
+                    format_minute(request.ts_ms),
+                    request.id.clone(),
+                    request.kinds.join(","),
+                    request.guard_action.clone().unwrap_or_else(|| "-".to_owned()),
+                    format!("{}/{}", request.provider, request.upstream_model),
+                    thousands(request.cloud_attempts),
+                ]
+            })
+            .collect();
+        let headers = ["TIME (UTC)", "ID", "KINDS", "ACTION", "FIRST CLOUD UPSTREAM", "CLOUD TRIES"];
+        out.push_str(&table_with(&headers, &body, None, 5));
+    }
+    out.push('\n');
+    out.push_str(
+        "Reached cloud: at least one attempt went to a cloud provider, failed attempts included. Stayed local: sent\n\
+         only to local models. Not sent: no attempt (blocked, or failed closed). A request counts under each kind.\n",
+    );
+    if audit.by_kind.iter().any(|row| row.label == NONE_GROUP) {
+        out.push_str("KIND (none): the guard decided without naming a kind (it does so for images).\n");
+    }
+    if audit.by_action.iter().any(|row| row.label == NONE_GROUP) {
+        out.push_str("ACTION (none): no decision recorded (requests written before the ledger stored it).\n");
+    }
+    out
+}
+
+fn audit_csv(audit: &AuditReport) -> String {
+    let mut out = String::from("kind,requests,stayed_local,reached_cloud,not_sent\n");
+    for row in &audit.by_kind {
+        let fields = [
+            csv_field(&row.label),
+            row.requests.to_string(),
+            row.stayed_local.to_string(),
+            row.reached_cloud.to_string(),
+            row.not_sent.to_string(),
+        ];
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    out
+}
+
 /// A CSV field, quoted when it holds a comma, quote or line break.
 fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_owned() }
@@ -384,5 +550,39 @@ mod tests {
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!("csv".parse::<Format>(), Ok(Format::Csv));
         assert!("xml".parse::<Format>().is_err());
+    }
+
+    #[test]
+    fn the_audit_conclusion_names_every_decision_that_let_data_out() {
+        let row = |label: &str, requests: u64, reached_cloud: u64| AuditRow {
+            label: label.to_owned(),
+            requests,
+            stayed_local: requests - reached_cloud,
+            reached_cloud,
+            not_sent: 0,
+        };
+        let mut audit = AuditReport {
+            from_ms: Some(0),
+            until_ms: 1,
+            requests: 40,
+            sensitive: row("total", 12, 0),
+            by_kind: Vec::new(),
+            by_action: vec![row("redact", 6, 0), row("local_only", 4, 0), row("allow", 2, 0)],
+            by_destination: Vec::new(),
+            cloud_requests: Vec::new(),
+            cloud_requests_total: 0,
+        };
+        assert_eq!(audit_conclusion(&audit), "None of the 12 sensitive requests reached a cloud provider.");
+        // A `local_only` request in the cloud is named even though the sentence's usual form has no place for it.
+        audit.sensitive = row("total", 12, 4);
+        audit.by_action = vec![row("redact", 6, 3), row("local_only", 4, 1), row("allow", 2, 0)];
+        assert_eq!(
+            audit_conclusion(&audit),
+            "4 of 12 sensitive requests reached a cloud provider: 0 under `allow`, 3 under `redact`, 1 under \
+             `local_only`."
+        );
+        audit.sensitive = row("total", 1, 0);
+        audit.by_action = vec![row("block", 1, 0)];
+        assert_eq!(audit_conclusion(&audit), "None of the 1 sensitive request reached a cloud provider.");
     }
 }

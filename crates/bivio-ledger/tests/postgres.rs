@@ -9,7 +9,8 @@ mod common;
 use std::time::Duration;
 
 use bivio_ledger::config::WriterSettings;
-use bivio_ledger::{GroupBy, Ledger, ReportQuery, RoiQuery, SCHEMA_VERSION, Store};
+use bivio_ledger::render::render_audit;
+use bivio_ledger::{AuditQuery, Format, GroupBy, Ledger, ReportQuery, RoiQuery, SCHEMA_VERSION, Store, audit};
 use common::*;
 use tokio_postgres::NoTls;
 
@@ -165,5 +166,103 @@ async fn shutdown_flushes_everything_and_a_broken_connection_is_replaced() {
     let stats = ledger.shutdown().await;
     assert_eq!((stats.accepted, stats.written, stats.dropped, stats.failed), (2_500, 2_500, 0, 0), "{stats:?}");
     assert_eq!(store.counts().await.unwrap().requests, 2_500);
+    schema.drop().await;
+}
+
+#[tokio::test]
+async fn audit_equals_sqlite() {
+    let Some(base) = base_url() else { return };
+    let schema = Schema::new(&base).await;
+    let pg = Store::open_postgres(&schema.url()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Store::open_sqlite(&dir.path().join("l.sqlite3")).await.unwrap();
+    for (store, batch_size) in [(&pg, 3), (&sqlite, 1_000)] {
+        let settings = WriterSettings { batch_size, flush_interval: Duration::ZERO, ..WriterSettings::default() };
+        let ledger = Ledger::start(store.clone(), settings);
+        let writer = ledger.writer();
+        for (record, attempts) in audit_seed() {
+            writer.record(record, attempts);
+        }
+        assert_eq!(ledger.shutdown().await.written, AUDIT_SEEDED + 1);
+    }
+    let windows = [
+        (None, UNTIL_MS),
+        (None, UNTIL_MS + 1),
+        (Some(BASE_MS + 5 * 60_000), UNTIL_MS),
+        (Some(BASE_MS + 3 * 60_000), BASE_MS + 4 * 60_000),
+        (Some(UNTIL_MS + 1), UNTIL_MS + 2),
+    ];
+    for (since_ms, until_ms) in windows {
+        let query = AuditQuery { since_ms, until_ms };
+        let from_pg = audit(&pg, &query).await.unwrap();
+        assert_eq!(from_pg, audit(&sqlite, &query).await.unwrap(), "{query:?}");
+        if since_ms.is_none() {
+            // Not vacuous: the seed's every case is in the whole window (request 11 too when it ends later).
+            let eleventh = u64::from(until_ms > UNTIL_MS);
+            assert_eq!((from_pg.sensitive.requests, from_pg.cloud_requests_total), (9 + eleventh, 4 + eleventh));
+        }
+        for format in [Format::Table, Format::Json, Format::Csv] {
+            assert_eq!(
+                render_audit(&from_pg, format).unwrap(),
+                render_audit(&audit(&sqlite, &query).await.unwrap(), format).unwrap()
+            );
+        }
+    }
+    schema.drop().await;
+}
+
+#[tokio::test]
+async fn a_version_1_ledger_migrates_to_version_2_keeping_its_rows() {
+    let Some(base) = base_url() else { return };
+    let schema = Schema::new(&base).await;
+    // What version 1 of bivio created: the bookkeeping table, the init migration, a row it wrote.
+    let admin = schema.admin().await;
+    let v1 = format!(
+        "SET search_path TO {name}; \
+         CREATE TABLE ledger_migrations (version BIGINT NOT NULL PRIMARY KEY, name TEXT NOT NULL, \
+         applied_at_ms BIGINT NOT NULL); \
+         {init} \
+         INSERT INTO ledger_migrations (version, name, applied_at_ms) VALUES (1, 'init', 0); \
+         INSERT INTO ledger_requests (id, ts_ms, ingress_api, requested_model, provider, upstream_model, local, \
+         attempts, status, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, total_us, \
+         streamed, sensitivity_kinds) VALUES ('{id}', {ts}, 'anthropic', 'auto', 'claude', 'claude-sonnet-4-5', false, \
+         1, 'ok', 10, 5, 0, 0, 0.000105, 1000, false, '[\"email\"]'); \
+         INSERT INTO ledger_attempts (request_id, attempt, ts_ms, provider, upstream_model, local, status, \
+         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, total_us) VALUES \
+         ('{id}', 1, {ts}, 'claude', 'claude-sonnet-4-5', false, 'ok', 10, 5, 0, 0, 0.000105, 900);",
+        name = schema.name,
+        init = include_str!("../migrations/postgres/0001_init.sql"),
+        id = id(BASE_MS, 1),
+        ts = BASE_MS,
+    );
+    admin.batch_execute(&v1).await.unwrap();
+
+    let pg = Store::open_postgres(&schema.url()).await.unwrap();
+    assert_eq!(pg.schema_version().await.unwrap(), 2);
+    let counts = pg.counts().await.unwrap();
+    assert_eq!((counts.requests, counts.attempts), (1, 1));
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Store::open_sqlite(&dir.path().join("l.sqlite3")).await.unwrap();
+    // A migrated database has the same columns, in the same order, as a new one.
+    assert_eq!(pg.describe().await.unwrap(), sqlite.describe().await.unwrap());
+    let report = audit(&pg, &AuditQuery { since_ms: None, until_ms: UNTIL_MS }).await.unwrap();
+    assert_eq!((report.requests, report.sensitive.reached_cloud), (1, 1));
+    assert_eq!(report.cloud_requests.first().and_then(|r| r.guard_action.clone()), None);
+    assert_eq!(report.by_action.first().map(|row| row.label.as_str()), Some("(none)"));
+
+    // New records store their guard action next to the old one.
+    let ledger = Ledger::start(pg.clone(), WriterSettings::default());
+    let (record, attempts) = audit_seed().swap_remove(3);
+    ledger.writer().record(record, attempts);
+    assert_eq!(ledger.shutdown().await.written, 1);
+    let actions: Vec<Option<String>> = admin
+        .query(&format!("SELECT guard_action FROM {}.ledger_requests ORDER BY ts_ms", schema.name), &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(actions, [None, Some("redact".to_owned())]);
+    drop(admin);
     schema.drop().await;
 }

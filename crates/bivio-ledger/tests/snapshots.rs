@@ -6,8 +6,8 @@
 mod common;
 
 use bivio_ledger::config::WriterSettings;
-use bivio_ledger::render::{render_report, render_roi};
-use bivio_ledger::{Format, GroupBy, HardwareCost, Ledger, ReportQuery, RoiQuery, Store};
+use bivio_ledger::render::{render_audit, render_report, render_roi};
+use bivio_ledger::{AuditQuery, Format, GroupBy, HardwareCost, Ledger, ReportQuery, RoiQuery, Store, audit};
 use common::*;
 
 async fn seeded_store(dir: &tempfile::TempDir) -> Store {
@@ -19,6 +19,20 @@ async fn seeded_store(dir: &tempfile::TempDir) -> Store {
         writer.record(record, attempts);
     }
     assert_eq!(ledger.shutdown().await.written, SEEDED);
+    store
+}
+
+/// A SQLite ledger holding the audit seed's requests numbered in `keep`.
+async fn audit_store(dir: &tempfile::TempDir, keep: &[usize]) -> Store {
+    let store = Store::open_sqlite(&dir.path().join("audit.sqlite3")).await.unwrap();
+    let ledger = Ledger::start(store.clone(), WriterSettings::default());
+    let writer = ledger.writer();
+    for (n, (record, attempts)) in audit_seed().into_iter().enumerate() {
+        if keep.contains(&n) {
+            writer.record(record, attempts);
+        }
+    }
+    assert_eq!(ledger.shutdown().await.written, keep.len() as u64);
     store
 }
 
@@ -86,4 +100,24 @@ async fn roi() {
     let dear = store.roi(&roi_for(dear)).await.unwrap();
     assert_eq!(dear.break_even_months, None);
     insta::assert_snapshot!("roi_never_table", render_roi(&dear, Format::Table).unwrap());
+}
+
+#[tokio::test]
+async fn audit_with_cloud_exposure() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = audit_store(&dir, &(0..12).collect::<Vec<_>>()).await;
+    let report = audit(&store, &AuditQuery { since_ms: None, until_ms: UNTIL_MS }).await.unwrap();
+    insta::assert_snapshot!("audit_table", render_audit(&report, Format::Table).unwrap());
+    insta::assert_snapshot!("audit_json", render_audit(&report, Format::Json).unwrap());
+    insta::assert_snapshot!("audit_csv", render_audit(&report, Format::Csv).unwrap());
+}
+
+#[tokio::test]
+async fn audit_without_cloud_exposure() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = audit_store(&dir, &[1, 4, 6, 7, 8, 10]).await;
+    let report = audit(&store, &AuditQuery { since_ms: None, until_ms: UNTIL_MS }).await.unwrap();
+    insta::assert_snapshot!("audit_local_table", render_audit(&report, Format::Table).unwrap());
+    let empty = audit(&store, &AuditQuery { since_ms: Some(UNTIL_MS), until_ms: UNTIL_MS + DAY_MS }).await.unwrap();
+    insta::assert_snapshot!("audit_empty_table", render_audit(&empty, Format::Table).unwrap());
 }

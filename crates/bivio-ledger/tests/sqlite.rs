@@ -8,7 +8,12 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bivio_ledger::config::{LedgerConfig, WriterSettings};
-use bivio_ledger::{GroupBy, Ledger, LedgerError, ReportQuery, RoiQuery, SCHEMA_VERSION, Store};
+use bivio_ledger::record::{AttemptRecord, LedgerRecord};
+use bivio_ledger::render::{audit_conclusion, render_audit};
+use bivio_ledger::{
+    AUDIT_LIST_LIMIT, AuditQuery, AuditRow, Format, GroupBy, Ledger, LedgerError, ReportQuery, RoiQuery,
+    SCHEMA_VERSION, Store, audit,
+};
 use common::*;
 use rust_decimal::Decimal;
 
@@ -23,6 +28,24 @@ async fn seeded_store(dir: &tempfile::TempDir) -> Store {
     let stats = ledger.shutdown().await;
     assert_eq!((stats.accepted, stats.written, stats.dropped, stats.failed), (SEEDED, SEEDED, 0, 0));
     store
+}
+
+/// A fresh SQLite ledger holding `entries`, written through the real writer.
+async fn store_with(dir: &tempfile::TempDir, entries: Vec<(LedgerRecord, Vec<AttemptRecord>)>) -> Store {
+    let store = Store::open_sqlite(&dir.path().join("audit.sqlite3")).await.unwrap();
+    let ledger = Ledger::start(store.clone(), WriterSettings::default());
+    let writer = ledger.writer();
+    let count = entries.len() as u64;
+    for (record, attempts) in entries {
+        writer.record(record, attempts);
+    }
+    let stats = ledger.shutdown().await;
+    assert_eq!((stats.written, stats.dropped, stats.failed), (count, 0, 0), "{stats:?}");
+    store
+}
+
+fn row(label: &str, requests: u64, stayed_local: u64, reached_cloud: u64, not_sent: u64) -> AuditRow {
+    AuditRow { label: label.to_owned(), requests, stayed_local, reached_cloud, not_sent }
 }
 
 #[tokio::test]
@@ -250,4 +273,207 @@ fn the_documented_config_example_parses() {
     )
     .unwrap();
     config.resolve(None, &|_| None).unwrap();
+}
+
+#[tokio::test]
+async fn audit_numbers_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(&dir, audit_seed()).await;
+    let report = audit(&store, &AuditQuery { since_ms: None, until_ms: UNTIL_MS }).await.unwrap();
+    // Request 11 sits at UNTIL_MS: the end is exclusive.
+    assert_eq!((report.from_ms, report.until_ms), (Some(BASE_MS), UNTIL_MS));
+    assert_eq!(report.requests, AUDIT_SEEDED);
+    // 2–10 are sensitive; 8 only through its guard action (an image, no kind).
+    assert_eq!(report.sensitive, row("total", 9, 3, 4, 2));
+    // 9 lists email twice and counts once; 3 counts under email and phone.
+    assert_eq!(
+        report.by_kind,
+        [
+            row("email", 4, 0, 4, 0),
+            row("iban", 2, 1, 0, 1),
+            row("phone", 2, 1, 1, 0),
+            row("(none)", 1, 1, 0, 0),
+            row("secret_aws", 1, 0, 0, 1),
+        ]
+    );
+    assert_eq!(
+        report.by_action,
+        [row("allow", 3, 1, 2, 0), row("local_only", 3, 2, 0, 1), row("redact", 2, 0, 2, 0), row("block", 1, 0, 0, 1),]
+    );
+    // Every upstream a sensitive request was sent to, failed attempts included: 5 counts under claude and
+    // gemma, 9 under claude and mini.
+    let destinations: Vec<(&str, &str, bool, u64)> = report
+        .by_destination
+        .iter()
+        .map(|d| (d.provider.as_str(), d.upstream_model.as_str(), d.local, d.requests))
+        .collect();
+    assert_eq!(
+        destinations,
+        [
+            ("local", "gemma-3-270m", true, 4),
+            ("claude", "claude-sonnet-4-5", false, 3),
+            ("openai", "gpt-4o-mini", false, 2)
+        ]
+    );
+    // The listing: oldest first, the first cloud attempt's upstream, even when a later one answered.
+    // id, kinds, guard action, first cloud provider, cloud attempts.
+    type Listed<'a> = (String, Vec<String>, Option<&'a str>, &'a str, u64);
+    let listed: Vec<Listed<'_>> = report
+        .cloud_requests
+        .iter()
+        .map(|r| (r.id.clone(), r.kinds.clone(), r.guard_action.as_deref(), r.provider.as_str(), r.cloud_attempts))
+        .collect();
+    let seed = audit_seed();
+    let id_of = |n: usize| seed[n].0.id.to_string();
+    let kinds = |list: &[&str]| list.iter().map(|kind| (*kind).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        listed,
+        [
+            (id_of(2), kinds(&["email"]), Some("redact"), "claude", 1),
+            (id_of(3), kinds(&["email", "phone"]), Some("redact"), "openai", 1),
+            (id_of(5), kinds(&["email"]), Some("allow"), "claude", 1),
+            (id_of(9), kinds(&["email"]), Some("allow"), "claude", 2),
+        ]
+    );
+    assert_eq!(report.cloud_requests[3].upstream_model, "claude-sonnet-4-5");
+    assert_eq!(report.cloud_requests[1].ts_ms, BASE_MS + 3 * 60_000);
+    assert_eq!(report.cloud_requests_total, 4);
+    assert_eq!(
+        audit_conclusion(&report),
+        "4 of 9 sensitive requests reached a cloud provider: 2 under `allow`, 2 under `redact`."
+    );
+
+    // From request 5 on, and a window that includes request 11.
+    let later =
+        audit(&store, &AuditQuery { since_ms: Some(BASE_MS + 5 * 60_000), until_ms: UNTIL_MS + 1 }).await.unwrap();
+    assert_eq!(later.from_ms, Some(BASE_MS + 5 * 60_000));
+    assert_eq!(later.requests, 7);
+    assert_eq!(later.sensitive, row("total", 7, 2, 3, 2));
+    let ids: Vec<String> = later.cloud_requests.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(ids, [id_of(5), id_of(9), id_of(11)]);
+
+    // Nothing in the window.
+    let empty = audit(&store, &AuditQuery { since_ms: Some(UNTIL_MS + 1), until_ms: UNTIL_MS + 2 }).await.unwrap();
+    assert_eq!((empty.requests, empty.sensitive.requests, empty.by_kind.len()), (0, 0, 0));
+    assert_eq!(audit_conclusion(&empty), "No sensitive requests in this window, so none reached a cloud provider.");
+}
+
+#[tokio::test]
+async fn audit_without_cloud_exposure_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed: Vec<_> =
+        audit_seed().into_iter().enumerate().filter(|(n, _)| [1, 4, 6, 7, 8, 10].contains(n)).map(|(_, e)| e).collect();
+    let store = store_with(&dir, seed).await;
+    let report = audit(&store, &AuditQuery { since_ms: None, until_ms: UNTIL_MS }).await.unwrap();
+    assert_eq!(report.sensitive, row("total", 5, 3, 0, 2));
+    assert!(report.cloud_requests.is_empty());
+    let table = render_audit(&report, Format::Table).unwrap();
+    assert!(table.starts_with("None of the 5 sensitive requests reached a cloud provider.\n"), "{table}");
+}
+
+#[tokio::test]
+async fn audit_lists_at_most_the_limit_and_counts_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = 3;
+    let total = AUDIT_LIST_LIMIT as u64 + extra;
+    // Sensitive cloud requests, one a second; written newest first so the order comes from the query.
+    let mut entries: Vec<_> = (0..total)
+        .map(|n| {
+            let (mut record, attempts) = audit_seed().swap_remove(2);
+            record.ts_ms = BASE_MS + n as i64 * 1_000;
+            record.id = id(record.ts_ms, n);
+            (record, attempts)
+        })
+        .collect();
+    entries.reverse();
+    let store = store_with(&dir, entries).await;
+    let report = audit(&store, &AuditQuery { since_ms: None, until_ms: UNTIL_MS }).await.unwrap();
+    assert_eq!(report.cloud_requests_total, total);
+    assert_eq!(report.sensitive.reached_cloud, total);
+    assert_eq!(report.cloud_requests.len(), AUDIT_LIST_LIMIT);
+    assert_eq!(report.cloud_requests.first().map(|r| r.ts_ms), Some(BASE_MS));
+    assert_eq!(report.cloud_requests.last().map(|r| r.ts_ms), Some(BASE_MS + (AUDIT_LIST_LIMIT as i64 - 1) * 1_000));
+    let table = render_audit(&report, Format::Table).unwrap();
+    assert!(table.contains("the first 1,000 of 1,003:"), "{table}");
+    assert!(
+        table.starts_with(
+            "1,003 of 1,003 sensitive requests reached a cloud provider: 0 under `allow`, 1,003 under `redact`.\n"
+        ),
+        "{table}"
+    );
+}
+
+/// What version 1 of bivio created: the bookkeeping table, the init migration, and rows written by it.
+const V1_MIGRATIONS_TABLE: &str = "CREATE TABLE ledger_migrations (version BIGINT NOT NULL PRIMARY KEY, \
+    name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)";
+
+#[tokio::test]
+async fn a_version_1_ledger_migrates_to_version_2_keeping_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.sqlite3");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(V1_MIGRATIONS_TABLE).unwrap();
+    conn.execute_batch(include_str!("../migrations/sqlite/0001_init.sql")).unwrap();
+    conn.execute("INSERT INTO ledger_migrations (version, name, applied_at_ms) VALUES (1, 'init', 0)", []).unwrap();
+    // A sensitive request sent to the cloud and a plain one, as version 1 wrote them (no guard action).
+    let (sensitive_id, plain_id) = (id(BASE_MS, 1).to_string(), id(BASE_MS + 1, 2).to_string());
+    for (request_id, ts_ms, kinds) in [(&sensitive_id, BASE_MS, r#"["email"]"#), (&plain_id, BASE_MS + 1, "[]")] {
+        conn.execute(
+            "INSERT INTO ledger_requests (id, ts_ms, ingress_api, requested_model, provider, upstream_model, local, \
+             attempts, status, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, total_us, \
+             streamed, sensitivity_kinds) VALUES (?1, ?2, 'anthropic', 'auto', 'claude', 'claude-sonnet-4-5', 0, 1, \
+             'ok', 10, 5, 0, 0, '0.000105', 1000, 0, ?3)",
+            rusqlite::params![request_id, ts_ms, kinds],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO ledger_attempts (request_id, attempt, ts_ms, provider, upstream_model, local, status, \
+             input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, total_us) VALUES \
+             (?1, 1, ?2, 'claude', 'claude-sonnet-4-5', 0, 'ok', 10, 5, 0, 0, '0.000105', 900)",
+            rusqlite::params![request_id, ts_ms],
+        )
+        .unwrap();
+    }
+    drop(conn);
+
+    let store = Store::open_sqlite(&path).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), 2);
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.requests, counts.attempts), (2, 2));
+    let tables = store.describe().await.unwrap();
+    let requests = tables.iter().find(|(table, _)| table == "ledger_requests").map(|(_, columns)| columns).unwrap();
+    assert_eq!(requests.last().map(String::as_str), Some("guard_action"));
+    assert_eq!(requests.len(), 28);
+    // The old rows read back: the sensitive one reached the cloud under no recorded decision.
+    let report = audit(&store, &AuditQuery { since_ms: None, until_ms: UNTIL_MS }).await.unwrap();
+    assert_eq!(report.requests, 2);
+    assert_eq!(report.sensitive, row("total", 1, 0, 1, 0));
+    assert_eq!(report.by_action, [row("(none)", 1, 0, 1, 0)]);
+    assert_eq!(report.cloud_requests.first().map(|r| r.id.as_str()), Some(sensitive_id.as_str()));
+    assert_eq!(
+        audit_conclusion(&report),
+        "1 of 1 sensitive request reached a cloud provider: 0 under `allow`, 0 under `redact`, 1 with no recorded \
+         action."
+    );
+    let old = store
+        .report(&ReportQuery { since_ms: None, until_ms: UNTIL_MS, group_by: None, baseline: None })
+        .await
+        .unwrap();
+    assert_eq!((old.total.requests, old.total.input_tokens, old.total.cost_usd), (2, 20, d("0.00021")));
+
+    // New records store their guard action next to the old ones.
+    let ledger = Ledger::start(store.clone(), WriterSettings::default());
+    let (record, attempts) = audit_seed().swap_remove(3);
+    ledger.writer().record(record, attempts);
+    assert_eq!(ledger.shutdown().await.written, 1);
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let actions: Vec<Option<String>> = conn
+        .prepare("SELECT guard_action FROM ledger_requests ORDER BY ts_ms")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(actions, [None, None, Some("redact".to_owned())]);
 }

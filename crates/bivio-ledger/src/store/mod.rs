@@ -1,9 +1,9 @@
 //! Storage: one closed set of backends behind [`Store`]. An enum rather than a trait object because the
 //! set is closed (SQLite, Postgres) and the methods are async — no boxing, no `async-trait`.
 //!
-//! Every backend offers the same four operations: migrate on open, write a batch in one transaction,
-//! scan the rows of a time window as [`Fact`]s (the report's and ROI's only input, so both backends give
-//! identical numbers), and small introspection for tests and operators.
+//! Every backend offers the same operations: migrate on open, write a batch in one transaction, scan the
+//! rows of a time window as [`Fact`]s (the report's and ROI's only input) or as [`AuditFact`]s (the privacy
+//! audit's), so both backends give identical numbers, and small introspection for tests and operators.
 
 mod postgres;
 mod sqlite;
@@ -78,6 +78,67 @@ pub(crate) struct Fact<'a> {
 /// Something that folds the facts of a scan (it moves to the SQLite thread and back, hence `Send + 'static`).
 pub(crate) trait Visit: Send + 'static {
     fn visit(&mut self, fact: Fact<'_>);
+}
+
+/// The privacy audit's rows: one per (request, attempt) of a sensitive request, one per request otherwise.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AuditScan {
+    /// Inclusive lower bound on `ts_ms`, if any.
+    pub since_ms: Option<i64>,
+    /// Exclusive upper bound on `ts_ms`.
+    pub until_ms: i64,
+}
+
+/// One row of an [`AuditScan`]: a request's privacy columns and, for sensitive requests, one of its attempts
+/// (`None`: the request has no attempt, or is not sensitive and its attempts were not joined).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AuditFact<'a> {
+    /// Canonical hyphenated UUID.
+    pub id: &'a str,
+    pub ts_ms: i64,
+    pub sensitive: bool,
+    /// JSON array of kind names.
+    pub kinds: &'a str,
+    pub guard_action: Option<&'a str>,
+    pub attempt: Option<AttemptDestination<'a>>,
+}
+
+/// Where one attempt sent the request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AttemptDestination<'a> {
+    pub provider: &'a str,
+    pub upstream_model: &'a str,
+    pub local: bool,
+}
+
+/// Folds an audit scan; a row that cannot be decoded fails the audit rather than being skipped (an audit
+/// that silently leaves rows out would claim more than it checked).
+pub(crate) trait VisitAudit: Send + 'static {
+    fn visit(&mut self, fact: AuditFact<'_>) -> Result<(), LedgerError>;
+}
+
+/// What makes a request sensitive: the guard found kinds, or decided something without naming a kind (it
+/// does so for images, which `local_only` or `block` without adding a kind).
+const SENSITIVE: &str = "(r.sensitivity_kinds <> '[]' OR r.guard_action IS NOT NULL)";
+
+impl AuditScan {
+    /// The SELECT both backends run. Attempts are joined for sensitive requests only, so the rows of the
+    /// (usually many) other requests stay one each. Ordered so each request's rows are adjacent (the fold
+    /// streams) and the listing comes out in time order on both backends: `id` orders identically as a
+    /// Postgres UUID and as SQLite's lowercase hyphenated text, both bytewise.
+    fn sql(&self, placeholder_since: &str, placeholder_until: &str) -> String {
+        format!(
+            "SELECT CAST(r.id AS TEXT), r.ts_ms, {SENSITIVE}, r.sensitivity_kinds, r.guard_action, a.provider, \
+             a.upstream_model, a.local FROM ledger_requests r \
+             LEFT JOIN ledger_attempts a ON a.request_id = r.id AND {SENSITIVE} \
+             WHERE r.ts_ms >= {placeholder_since} AND r.ts_ms < {placeholder_until} \
+             ORDER BY r.ts_ms, r.id, a.attempt"
+        )
+    }
+
+    fn since(&self) -> i64 {
+        self.since_ms.unwrap_or(i64::MIN)
+    }
 }
 
 impl Scan {
@@ -180,6 +241,14 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(store) => store.scan(scan, visitor).await,
             Backend::Postgres(store) => store.scan(scan, visitor).await,
+        }
+    }
+
+    /// Shows `visitor` the audit rows of the window, in order (see [`AuditScan::sql`]), and returns it.
+    pub(crate) async fn audit_scan<V: VisitAudit>(&self, scan: AuditScan, visitor: V) -> Result<V, LedgerError> {
+        match &self.backend {
+            Backend::Sqlite(store) => store.audit_scan(scan, visitor).await,
+            Backend::Postgres(store) => store.audit_scan(scan, visitor).await,
         }
     }
 }

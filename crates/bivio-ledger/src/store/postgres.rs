@@ -17,7 +17,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Config, NoTls};
 
-use super::{Counts, Fact, Scan, Visit, json_list};
+use super::{AttemptDestination, AuditFact, AuditScan, Counts, Fact, Scan, Visit, VisitAudit, json_list};
 use crate::error::LedgerError;
 use crate::migrations::{CREATE_MIGRATIONS_TABLE, MIGRATIONS, pending};
 use crate::record::{Entry, to_i64, to_u64};
@@ -36,9 +36,9 @@ pub(crate) struct PgStore {
 const COPY_REQUESTS: &str = "COPY ledger_requests (id, ts_ms, key_id, ingress_api, requested_model, category, \
     route, reasons, provider, upstream_model, local, attempts, status, error_kind, input_tokens, output_tokens, \
     cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_usd, ttft_us, total_us, upstream_us, \
-    overhead_us, output_tps, streamed, sensitivity_kinds) FROM STDIN BINARY";
+    overhead_us, output_tps, streamed, sensitivity_kinds, guard_action) FROM STDIN BINARY";
 
-const REQUEST_TYPES: [Type; 27] = [
+const REQUEST_TYPES: [Type; 28] = [
     Type::UUID,
     Type::INT8,
     Type::TEXT,
@@ -65,6 +65,7 @@ const REQUEST_TYPES: [Type; 27] = [
     Type::INT8,
     Type::FLOAT8,
     Type::BOOL,
+    Type::TEXT,
     Type::TEXT,
 ];
 
@@ -179,7 +180,7 @@ impl PgStore {
         for Entry { record: r, attempts } in batch {
             let reasons = json_list(&r.reasons);
             let kinds = json_list(&r.sensitivity_kinds);
-            let values: [&(dyn ToSql + Sync); 27] = [
+            let values: [&(dyn ToSql + Sync); 28] = [
                 &r.id,
                 &r.ts_ms,
                 &r.key_id,
@@ -207,6 +208,7 @@ impl PgStore {
                 &r.output_tokens_per_s(),
                 &r.streamed,
                 &kinds,
+                &r.guard_action,
             ];
             writer.as_mut().write(&values).await?;
         }
@@ -282,6 +284,36 @@ impl PgStore {
                 ttft_us: row.try_get::<_, Option<i64>>(10)?.map(to_u64),
                 upstream_us: row.try_get::<_, Option<i64>>(11)?.map(to_u64),
             });
+        }
+        Ok(visitor)
+    }
+
+    pub(crate) async fn audit_scan<V: VisitAudit>(&self, scan: AuditScan, mut visitor: V) -> Result<V, LedgerError> {
+        let mut slot = self.client.lock().await;
+        let client = self.client(&mut slot).await?;
+        let sql = scan.sql("$1", "$2");
+        let since = scan.since();
+        let params: [&(dyn ToSql + Sync); 2] = [&since, &scan.until_ms];
+        let mut rows = pin!(client.query_raw(&sql, params).await?);
+        while let Some(row) = rows.next().await {
+            let row = row?;
+            let provider: Option<&str> = row.try_get(5)?;
+            let upstream_model: Option<&str> = row.try_get(6)?;
+            let local: Option<bool> = row.try_get(7)?;
+            let attempt = match (provider, upstream_model, local) {
+                (Some(provider), Some(upstream_model), Some(local)) => {
+                    Some(AttemptDestination { provider, upstream_model, local })
+                }
+                _ => None,
+            };
+            visitor.visit(AuditFact {
+                id: row.try_get(0)?,
+                ts_ms: row.try_get(1)?,
+                sensitive: row.try_get(2)?,
+                kinds: row.try_get(3)?,
+                guard_action: row.try_get(4)?,
+                attempt,
+            })?;
         }
         Ok(visitor)
     }

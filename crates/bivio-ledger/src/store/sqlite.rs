@@ -12,7 +12,7 @@ use bivio_protocol::ir::Usage;
 use rusqlite::{Connection, TransactionBehavior, params};
 use rust_decimal::Decimal;
 
-use super::{Counts, Fact, Scan, Visit, json_list};
+use super::{AttemptDestination, AuditFact, AuditScan, Counts, Fact, Scan, Visit, VisitAudit, json_list};
 use crate::error::LedgerError;
 use crate::migrations::{CREATE_MIGRATIONS_TABLE, MIGRATIONS, pending};
 use crate::record::{Entry, to_i64, to_u64};
@@ -24,8 +24,8 @@ pub(crate) struct SqliteStore {
 const INSERT_REQUEST: &str = "INSERT INTO ledger_requests (id, ts_ms, key_id, ingress_api, requested_model, \
     category, route, reasons, provider, upstream_model, local, attempts, status, error_kind, input_tokens, \
     output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_usd, ttft_us, total_us, \
-    upstream_us, overhead_us, output_tps, streamed, sensitivity_kinds) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
-    ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)";
+    upstream_us, overhead_us, output_tps, streamed, sensitivity_kinds, guard_action) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+    ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
 
 const INSERT_ATTEMPT: &str = "INSERT INTO ledger_attempts (request_id, attempt, ts_ms, provider, upstream_model, \
     local, status, error_kind, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, \
@@ -114,6 +114,10 @@ impl SqliteStore {
     pub(crate) async fn scan<V: Visit>(&self, scan: Scan, visitor: V) -> Result<V, LedgerError> {
         self.blocking(move |conn| scan_rows(conn, &scan, visitor)).await
     }
+
+    pub(crate) async fn audit_scan<V: VisitAudit>(&self, scan: AuditScan, visitor: V) -> Result<V, LedgerError> {
+        self.blocking(move |conn| audit_rows(conn, &scan, visitor)).await
+    }
 }
 
 fn current_version(conn: &Connection) -> Result<i64, LedgerError> {
@@ -179,6 +183,7 @@ fn write(conn: &mut Connection, batch: &[Entry]) -> Result<(), LedgerError> {
                 r.output_tokens_per_s(),
                 r.streamed,
                 json_list(&r.sensitivity_kinds),
+                r.guard_action,
             ])?;
             for a in tries {
                 attempts.execute(params![
@@ -238,6 +243,37 @@ fn scan_rows<V: Visit>(conn: &mut Connection, scan: &Scan, mut visitor: V) -> Re
     }
     drop(rows);
     Ok(visitor)
+}
+
+fn audit_rows<V: VisitAudit>(conn: &mut Connection, scan: &AuditScan, mut visitor: V) -> Result<V, LedgerError> {
+    let mut statement = conn.prepare(&scan.sql("?1", "?2"))?;
+    let mut rows = statement.query(params![scan.since(), scan.until_ms])?;
+    while let Some(row) = rows.next()? {
+        let attempt = match (text(row, 5, "provider")?, text(row, 6, "upstream_model")?, row.get(7)?) {
+            (Some(provider), Some(upstream_model), Some(local)) => {
+                Some(AttemptDestination { provider, upstream_model, local })
+            }
+            _ => None,
+        };
+        let required = |index: usize, name: &str| {
+            text(row, index, name)?.ok_or_else(|| LedgerError::Corrupt(format!("{name} is NULL")))
+        };
+        visitor.visit(AuditFact {
+            id: required(0, "id")?,
+            ts_ms: row.get(1)?,
+            sensitive: row.get(2)?,
+            kinds: required(3, "sensitivity_kinds")?,
+            guard_action: text(row, 4, "guard_action")?,
+            attempt,
+        })?;
+    }
+    drop(rows);
+    Ok(visitor)
+}
+
+/// A TEXT column, borrowed rather than copied: most audit rows are only counted.
+fn text<'row>(row: &'row rusqlite::Row<'_>, index: usize, name: &str) -> Result<Option<&'row str>, LedgerError> {
+    row.get_ref(index)?.as_str_or_null().map_err(|err| LedgerError::Corrupt(format!("{name}: {err}")))
 }
 
 fn now_ms() -> i64 {

@@ -138,3 +138,94 @@ pub fn with_content(n: u64) -> (LedgerRecord, Vec<AttemptRecord>) {
     record.content = Some(StoredContent { prompt: "hello".into(), response: "hi there".into() });
     (record, attempts)
 }
+
+/// One attempt of an audit-seed request.
+fn attempt(n: u32, ts_ms: i64, provider: &str, model: &str, local: bool, ok: bool) -> AttemptRecord {
+    AttemptRecord {
+        attempt: n,
+        ts_ms: ts_ms + i64::from(n),
+        provider: provider.into(),
+        upstream_model: model.into(),
+        local,
+        status: if ok { Status::Ok } else { Status::Error },
+        error_kind: (!ok).then_some("bad_gateway"),
+        usage: Usage::default(),
+        cost_usd: Decimal::ZERO,
+        ttft_us: None,
+        total_us: 1_000,
+    }
+}
+
+pub const CLAUDE: (&str, &str, bool) = ("claude", "claude-sonnet-4-5", false);
+pub const MINI: (&str, &str, bool) = ("openai", "gpt-4o-mini", false);
+pub const GEMMA: (&str, &str, bool) = ("local", "gemma-3-270m", true);
+
+/// Requests in the audit seed's window (the seed holds one more, at `UNTIL_MS`: outside it).
+pub const AUDIT_SEEDED: u64 = 11;
+
+/// The privacy audit's seed, every case the audit tells apart (request `n` at `BASE_MS + n` minutes):
+///
+/// | n  | kinds          | action     | attempts (✓ ok, ✗ failed)           | outcome       |
+/// |----|----------------|------------|--------------------------------------|---------------|
+/// | 0  | –              | –          | claude ✓                             | not sensitive |
+/// | 1  | –              | –          | gemma ✓                              | not sensitive |
+/// | 2  | email          | redact     | claude ✓                             | cloud         |
+/// | 3  | email, phone   | redact     | mini ✓                               | cloud         |
+/// | 4  | iban           | local_only | gemma ✓                              | stayed local  |
+/// | 5  | email          | allow      | claude ✗, gemma ✓                    | cloud         |
+/// | 6  | secret_aws     | block      | –                                    | not sent      |
+/// | 7  | iban           | local_only | – (local model down: failed closed)  | not sent      |
+/// | 8  | – (an image)   | local_only | gemma ✓                              | stayed local  |
+/// | 9  | email, email   | allow      | claude ✗, mini ✓                     | cloud         |
+/// | 10 | phone          | allow      | gemma ✓                              | stayed local  |
+/// | 11 | email          | redact     | claude ✓ — at `UNTIL_MS`             | outside       |
+pub fn audit_seed() -> Vec<(LedgerRecord, Vec<AttemptRecord>)> {
+    type Try = ((&'static str, &'static str, bool), bool);
+    let cases: [(&[&str], Option<&'static str>, &[Try]); 12] = [
+        (&[], None, &[(CLAUDE, true)]),
+        (&[], None, &[(GEMMA, true)]),
+        (&["email"], Some("redact"), &[(CLAUDE, true)]),
+        (&["email", "phone"], Some("redact"), &[(MINI, true)]),
+        (&["iban"], Some("local_only"), &[(GEMMA, true)]),
+        (&["email"], Some("allow"), &[(CLAUDE, false), (GEMMA, true)]),
+        (&["secret_aws"], Some("block"), &[]),
+        (&["iban"], Some("local_only"), &[]),
+        (&[], Some("local_only"), &[(GEMMA, true)]),
+        (&["email", "email"], Some("allow"), &[(CLAUDE, false), (MINI, true)]),
+        (&["phone"], Some("allow"), &[(GEMMA, true)]),
+        (&["email"], Some("redact"), &[(CLAUDE, true)]),
+    ];
+    cases
+        .iter()
+        .enumerate()
+        .map(|(n, (kinds, action, tries))| {
+            let ts_ms = if n == 11 { UNTIL_MS } else { BASE_MS + n as i64 * 60_000 };
+            let ok = tries.last().is_some_and(|(_, ok)| *ok);
+            let mut record = LedgerRecord::new(
+                id(ts_ms, n as u64),
+                ts_ms,
+                Api::Anthropic,
+                "auto",
+                if ok { Status::Ok } else { Status::Error },
+            );
+            record.sensitivity_kinds = kinds.iter().map(|kind| (*kind).to_owned()).collect();
+            record.guard_action = *action;
+            if let Some(((provider, model, local), _)) = tries.last() {
+                record.provider = Some((*provider).into());
+                record.upstream_model = Some((*model).into());
+                record.local = *local;
+            }
+            record.error_kind = match (n, ok) {
+                (6, _) => Some("permission"),
+                (_, false) => Some("unavailable"),
+                _ => None,
+            };
+            let attempts = tries
+                .iter()
+                .enumerate()
+                .map(|(i, ((provider, model, local), ok))| attempt(i as u32 + 1, ts_ms, provider, model, *local, *ok))
+                .collect();
+            (record, attempts)
+        })
+        .collect()
+}
