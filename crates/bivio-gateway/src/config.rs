@@ -8,8 +8,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bivio_guard::GuardConfig;
 use bivio_ledger::{LedgerConfig, LedgerSettings, Price, Pricing};
 use bivio_providers::{AnthropicProvider, OpenAiCompatProvider, Provider, Timeouts};
+use bivio_router::{ModelInfo, RouterConfig};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -44,6 +46,12 @@ pub struct RawConfig {
     /// Where every request is accounted. Absent: SQLite in the data directory.
     #[serde(default)]
     pub ledger: LedgerConfig,
+    /// How `bivio/auto` requests are routed (see bivio-router).
+    #[serde(default)]
+    pub router: RouterConfig,
+    /// What sensitive data may do (see bivio-guard). Absent: every detected kind stays local.
+    #[serde(default)]
+    pub guard: GuardConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -98,6 +106,10 @@ pub struct Config {
     pub ledger: LedgerSettings,
     /// The price local traffic is re-priced at for "savings versus all-Claude" (`ledger.baseline_model`).
     pub baseline: Option<(String, Price)>,
+    pub router: RouterConfig,
+    pub guard: crate::privacy::Guard,
+    /// The models as the router sees them, in name order.
+    pub route_models: Vec<ModelInfo>,
 }
 
 /// A model clients can name, and where it is served.
@@ -190,7 +202,28 @@ impl Config {
                 None => return Err(invalid("ledger.baseline_model", format!("no model named `{name}` in [models]"))),
             },
         };
-        Ok(Config { listen, max_body_bytes, models, ledger, baseline })
+        raw.router.validate().map_err(ConfigError::Parse)?;
+        for name in raw.router.referenced_models() {
+            if !models.contains_key(name) {
+                return Err(invalid("router", format!("names model `{name}`, which is not in [models]")));
+            }
+        }
+        // The `local` chain is where sensitive requests go: a cloud model there would be a leak waiting for a
+        // misread config (the policy filters on `local` regardless; this makes the mistake loud).
+        if let Some(name) = raw.router.local.iter().find(|name| models.get(*name).is_some_and(|m| !m.local)) {
+            return Err(invalid("router.local", format!("`{name}` is not a local model (its provider is not local)")));
+        }
+        let guard = crate::privacy::Guard::new(&raw.guard).map_err(|err| ConfigError::Parse(err.to_string()))?;
+        let route_models = models
+            .values()
+            .map(|m| ModelInfo {
+                name: m.name.clone(),
+                local: m.local,
+                context_window: m.context_window,
+                available: true,
+            })
+            .collect();
+        Ok(Config { listen, max_body_bytes, models, ledger, baseline, router: raw.router, guard, route_models })
     }
 }
 

@@ -22,6 +22,8 @@ use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 
 use crate::observe::Observer;
+use crate::restore::{self, StreamRestorer};
+use bivio_guard::Redactor;
 
 /// What the client asked for, as egress needs it.
 #[derive(Debug, Clone)]
@@ -38,12 +40,15 @@ pub struct ClientView {
     pub created: u64,
     /// Input tokens to report if the backend reports no usage.
     pub prompt_estimate: u64,
+    /// The upstream saw a redacted request: its placeholders are restored in the answer (which rules out
+    /// byte-for-byte passthrough).
+    pub restore: Option<Redactor>,
 }
 
 /// A complete answer in the client's API: the body to send, and what it says for accounting.
 pub fn complete(client: &ClientView, completion: Completion, observer: &mut Observer) -> Result<Bytes, ApiError> {
     let response: ChatResponse = match completion {
-        Completion::Wire { api, body } if api == client.api => {
+        Completion::Wire { api, body } if api == client.api && client.restore.is_none() => {
             let usage = match api {
                 Api::Anthropic => anthropic::parse_usage(&body),
                 Api::OpenAi => openai::parse_usage(&body),
@@ -55,7 +60,10 @@ pub fn complete(client: &ClientView, completion: Completion, observer: &mut Obse
         Completion::Wire { api: Api::OpenAi, body } => openai::parse_response(&body)?,
         Completion::Ir(response) => response,
     };
-    let response = ChatResponse { model: client.model.clone(), ..response };
+    let mut response = ChatResponse { model: client.model.clone(), ..response };
+    if let Some(redactor) = &client.restore {
+        restore::response(redactor, &mut response);
+    }
     observer.finished(response.usage);
     let body = match client.api {
         Api::Anthropic => anthropic::render_response(&response),
@@ -67,13 +75,17 @@ pub fn complete(client: &ClientView, completion: Completion, observer: &mut Obse
 /// The client's SSE body for an upstream stream.
 pub fn stream(client: ClientView, upstream: EventStream, observer: Observer) -> ClientStream {
     let (source, decoder, passthrough) = match upstream {
-        EventStream::Wire { api, frames } => {
-            (Source::Frames(frames), Some(Decoder::new(api, client.prompt_estimate)), api == client.api)
-        }
+        EventStream::Wire { api, frames } => (
+            Source::Frames(frames),
+            Some(Decoder::new(api, client.prompt_estimate)),
+            api == client.api && client.restore.is_none(),
+        ),
         EventStream::Ir(events) => (Source::Events(events), None, false),
     };
     let encoder = if passthrough { None } else { Some(Encoder::new(&client)) };
+    let restorer = client.restore.clone().map(StreamRestorer::new);
     ClientStream {
+        restorer,
         source,
         decoder,
         encoder,
@@ -164,6 +176,8 @@ pub struct ClientStream {
     decoder: Option<Decoder>,
     /// `None` in passthrough mode.
     encoder: Option<Encoder>,
+    /// Restores redacted values (never with passthrough).
+    restorer: Option<StreamRestorer>,
     client: ClientView,
     observer: Observer,
     pending: VecDeque<Bytes>,
@@ -237,6 +251,18 @@ impl ClientStream {
     }
 
     fn on_event(&mut self, event: StreamEvent) {
+        if let Some(restorer) = self.restorer.as_mut() {
+            let mut restored = Vec::with_capacity(2);
+            restorer.apply(event, &mut restored);
+            for event in restored {
+                self.emit(event);
+            }
+        } else {
+            self.emit(event);
+        }
+    }
+
+    fn emit(&mut self, event: StreamEvent) {
         self.observer.event(&event);
         if let Some(encoder) = self.encoder.as_mut() {
             encoder.encode(&event, &mut self.pending);

@@ -6,8 +6,11 @@ mod egress;
 pub mod metrics;
 mod observe;
 pub mod pipeline;
+pub mod privacy;
 mod respond;
+mod restore;
 mod routes;
+pub mod routing;
 
 use std::sync::Arc;
 

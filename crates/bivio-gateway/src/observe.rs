@@ -17,14 +17,20 @@ use uuid::Uuid;
 
 use crate::config::Model;
 use crate::metrics::{Metrics, RequestSample};
+use crate::privacy::Inspection;
+use crate::routing::Labels;
 
-/// Where the request went, once resolved.
+/// One upstream attempt: where it went and how long it took.
 #[derive(Debug, Clone)]
-struct Target {
+struct Attempt {
     provider: String,
     upstream_model: String,
     local: bool,
     pricing: Pricing,
+    started: Instant,
+    finished: Option<Instant>,
+    /// Set when the attempt failed before an answer began (the next model in the chain was tried).
+    error: Option<ErrorKind>,
 }
 
 #[derive(Debug)]
@@ -36,9 +42,11 @@ pub struct Observer {
     started: Instant,
     requested_model: String,
     streamed: bool,
-    target: Option<Target>,
-    upstream_started: Option<Instant>,
-    upstream_finished: Option<Instant>,
+    labels: Labels,
+    sensitivity_kinds: Vec<String>,
+    guard_action: Option<&'static str>,
+    /// In order; the last one is the one that answered (or failed last).
+    attempts: Vec<Attempt>,
     first_token: Option<Instant>,
     usage: Usage,
     error: Option<ErrorKind>,
@@ -70,9 +78,10 @@ impl Observer {
             started: Instant::now(),
             requested_model: String::new(),
             streamed: false,
-            target: None,
-            upstream_started: None,
-            upstream_finished: None,
+            labels: Labels::default(),
+            sensitivity_kinds: Vec::new(),
+            guard_action: None,
+            attempts: Vec::new(),
             first_token: None,
             usage: Usage::default(),
             error: None,
@@ -93,21 +102,44 @@ impl Observer {
         self.streamed = streamed;
     }
 
-    /// The request is about to be sent to `model`'s provider.
+    /// The routing decision and what the guard found (labels only).
+    pub fn routed(&mut self, labels: &Labels, inspection: &Inspection) {
+        self.labels = labels.clone();
+        self.sensitivity_kinds.clone_from(&inspection.kinds);
+        self.guard_action = inspection.action_label();
+    }
+
+    /// A reason learnt after routing (a fallback).
+    pub fn reason(&mut self, reason: String) {
+        self.labels.reasons.push(reason);
+    }
+
+    /// The request is about to be sent to `model`'s provider (a new attempt).
     pub fn upstream_call(&mut self, model: &Model) {
-        self.target = Some(Target {
+        self.upstream_done();
+        self.attempts.push(Attempt {
             provider: model.provider_name.clone(),
             upstream_model: model.upstream_model.clone(),
             local: model.local,
             pricing: model.pricing,
+            started: Instant::now(),
+            finished: None,
+            error: None,
         });
-        self.upstream_started = Some(Instant::now());
+    }
+
+    /// The current attempt failed before an answer began; another model may be tried.
+    pub fn attempt_failed(&mut self, kind: ErrorKind) {
+        if let Some(attempt) = self.attempts.last_mut() {
+            attempt.error = Some(kind);
+        }
+        self.upstream_done();
     }
 
     /// The upstream's last byte arrived (or it failed).
     pub fn upstream_done(&mut self) {
-        if self.upstream_finished.is_none() {
-            self.upstream_finished = Some(Instant::now());
+        if let Some(attempt) = self.attempts.last_mut() {
+            attempt.finished.get_or_insert_with(Instant::now);
         }
     }
 
@@ -155,7 +187,6 @@ impl Observer {
         let now = Instant::now();
         let total_us = micros(now - self.started);
         let ttft_us = self.first_token.map(|t| micros(t - self.started));
-        let upstream_us = self.upstream_started.map(|start| micros(self.upstream_finished.unwrap_or(now) - start));
         let (status, error_kind) = match outcome {
             Outcome::Ok => (Status::Ok, None),
             Outcome::Error(kind) => (Status::Error, Some(kind.label())),
@@ -167,36 +198,52 @@ impl Observer {
         record.usage = self.usage;
         record.ttft_us = ttft_us;
         record.total_us = total_us;
-        record.upstream_us = upstream_us;
         record.streamed = self.streamed;
-        let mut attempts = Vec::new();
-        if let Some(target) = &self.target {
-            let cost = target.pricing.cost(&self.usage, upstream_us.unwrap_or(0));
-            record.provider = Some(target.provider.clone());
-            record.upstream_model = Some(target.upstream_model.clone());
-            record.local = target.local;
-            record.cost_usd = cost;
+        record.category = (!self.labels.category.is_empty()).then(|| self.labels.category.clone());
+        record.route = (!self.labels.route.is_empty()).then(|| self.labels.route.clone());
+        record.reasons.clone_from(&self.labels.reasons);
+        record.sensitivity_kinds.clone_from(&self.sensitivity_kinds);
+        record.guard_action = self.guard_action;
+        let mut attempts = Vec::with_capacity(self.attempts.len());
+        let last = self.attempts.len().saturating_sub(1);
+        for (index, attempt) in self.attempts.iter().enumerate() {
+            let upstream_us = micros(attempt.finished.unwrap_or(now) - attempt.started);
+            // Only the serving (last) attempt produced tokens; failed ones cost their machine time at most.
+            let serving = index == last;
+            let usage = if serving { self.usage } else { Usage::default() };
+            let cost = attempt.pricing.cost(&usage, upstream_us);
+            let (status, error_kind) = match attempt.error {
+                Some(kind) => (Status::Error, Some(kind.label())),
+                None => (status, error_kind),
+            };
+            record.cost_usd += cost;
+            *record.upstream_us.get_or_insert(0) += upstream_us;
             attempts.push(AttemptRecord {
-                attempt: 1,
+                attempt: u32::try_from(index + 1).unwrap_or(u32::MAX),
                 ts_ms: self.ts_ms,
-                provider: target.provider.clone(),
-                upstream_model: target.upstream_model.clone(),
-                local: target.local,
+                provider: attempt.provider.clone(),
+                upstream_model: attempt.upstream_model.clone(),
+                local: attempt.local,
                 status,
                 error_kind,
-                usage: self.usage,
+                usage,
                 cost_usd: cost,
-                ttft_us,
-                total_us: upstream_us.unwrap_or(total_us),
+                ttft_us: if serving { ttft_us } else { None },
+                total_us: upstream_us,
             });
+        }
+        if let Some(serving) = self.attempts.last() {
+            record.provider = Some(serving.provider.clone());
+            record.upstream_model = Some(serving.upstream_model.clone());
+            record.local = serving.local;
         }
 
         let overhead_us = record.overhead_us();
         self.metrics.observe(&RequestSample {
             api: self.api.label(),
-            model: if self.target.is_some() { &self.requested_model } else { "unknown" },
-            provider: self.target.as_ref().map_or("none", |t| t.provider.as_str()),
-            category: "none",
+            model: if self.attempts.is_empty() { "unknown" } else { &self.requested_model },
+            provider: record.provider.as_deref().unwrap_or("none"),
+            category: record.category.as_deref().unwrap_or("none"),
             status: status.label(),
             error_kind,
             latency_s: total_us as f64 / 1e6,
@@ -216,6 +263,10 @@ impl Observer {
             api = self.api.label(),
             model = %self.requested_model,
             provider = record.provider.as_deref().unwrap_or("none"),
+            category = record.category.as_deref().unwrap_or("none"),
+            route = record.route.as_deref().unwrap_or("none"),
+            sensitivity = %self.sensitivity_kinds.join(","),
+            attempts = self.attempts.len(),
             streamed = self.streamed,
             outcome = error_kind.unwrap_or("ok"),
             input_tokens = self.usage.input_tokens,

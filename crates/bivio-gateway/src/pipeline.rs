@@ -1,11 +1,16 @@
 //! The request path for chat requests, top to bottom:
 //!
 //! 1. ingress — parse and validate the body into the IR (errors in the client's API shape);
-//! 2. resolve — the model the client named → its provider and upstream model name;
-//! 3. upstream body — same API: the client's JSON with only the model replaced (fields bivio does not model
-//!    survive untouched); otherwise the IR encoded in the provider's API;
-//! 4. call — the provider, streaming or not;
-//! 5. egress — the answer in the client's API (see [`crate::egress`]), observed for accounting.
+//! 2. plan — the privacy guard's verdict and the router's chain of models (see [`crate::routing`]);
+//! 3. for each model of the chain, until one answers:
+//!    - upstream body — same API: the client's JSON with only the model replaced (fields bivio does not
+//!      model survive untouched); otherwise, or when the guard redacted it, the IR encoded in the provider's
+//!      API;
+//!    - call — the provider, streaming or not; a failure before the answer began (down, overloaded, slow)
+//!      moves on to the next model — never from local to cloud for a sensitive request, whose chain holds
+//!      local models only;
+//! 4. egress — the answer in the client's API (see [`crate::egress`]), redacted values restored, observed
+//!    for accounting. Every response carries `x-bivio-category`, `x-bivio-route` and `x-bivio-reason`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -22,6 +27,7 @@ use crate::config::Model;
 use crate::egress::{self, ClientView};
 use crate::observe::Observer;
 use crate::respond;
+use crate::routing::{self, Labels};
 
 /// Client headers passed on to an Anthropic upstream when the client is an Anthropic client: they select
 /// API versions and beta features the body may depend on.
@@ -32,7 +38,8 @@ pub async fn chat(state: AppState, api: Api, headers: HeaderMap, body: Bytes) ->
     let request_id = observer.request_id().to_owned();
     // The observer travels with the request; whoever ends it (egress, or the error path here) reports.
     let mut observer = Some(observer);
-    match chat_inner(&state, api, &headers, &body, &mut observer).await {
+    let mut labels = None;
+    let response = match chat_inner(&state, api, &headers, &body, &mut observer, &mut labels).await {
         Ok(response) => response,
         Err(err) => {
             tracing::debug!(request_id, kind = err.kind.label(), "request failed");
@@ -41,6 +48,10 @@ pub async fn chat(state: AppState, api: Api, headers: HeaderMap, body: Bytes) ->
             }
             respond::error(api, &err, &request_id)
         }
+    };
+    match labels {
+        Some(labels) => respond::with_route_headers(response, &labels),
+        None => response,
     }
 }
 
@@ -50,55 +61,120 @@ async fn chat_inner(
     headers: &HeaderMap,
     body: &[u8],
     observer: &mut Option<Observer>,
+    labels_out: &mut Option<Labels>,
 ) -> Result<Response, ApiError> {
     let request = match api {
         Api::Anthropic => anthropic::parse_request(body)?,
         Api::OpenAi => openai::parse_request(body)?,
     };
-    let watch = observer.as_mut().ok_or_else(|| ApiError::new(ErrorKind::Api, "request observed twice"))?;
+    let watch = observer.as_mut().ok_or_else(observed_twice)?;
     watch.requested(&request.model, request.stream);
-    let model = resolve(state, &request.model)?;
+    let plan = routing::plan(&state.config, &request, headers);
+    watch.routed(&plan.labels, &plan.inspection);
+    let labels = labels_out.insert(plan.labels.clone());
+    let chain = plan.chain?;
     let include_usage = api == Api::OpenAi && wants_usage(body);
-    let (upstream_body, strip_usage_chunk) = upstream_body(api, &request, model, body)?;
-    let call = UpstreamCall { body: upstream_body, forward_headers: forwarded_headers(api, model, headers) };
     let request_id = watch.request_id().to_owned();
-    let client = ClientView {
-        api,
-        model: request.model.clone(),
-        request_id: request_id.clone(),
-        include_usage,
-        strip_usage_chunk,
-        created: unix_now(),
-        prompt_estimate: request.estimated_input_tokens(),
-    };
 
-    watch.upstream_call(model);
-    if request.stream {
-        let upstream = model.provider.stream(call).await?;
-        let Some(observer) = observer.take() else {
-            return Err(ApiError::new(ErrorKind::Api, "request observed twice"));
+    let mut last_error = None;
+    for (index, model) in chain.iter().copied().enumerate() {
+        // Cloud models get the redacted copy when the guard asked for redaction; local models the original.
+        let redacted = if model.local { None } else { plan.redacted.as_ref() };
+        let sent = redacted.map_or(&request, |r| &r.request);
+        let (upstream_body, strip_usage_chunk) = upstream_body(api, sent, model, body, redacted.is_none())?;
+        let call = UpstreamCall { body: upstream_body, forward_headers: forwarded_headers(api, model, headers) };
+        let client = ClientView {
+            api,
+            // `bivio/auto` answers name the model that served them.
+            model: if bivio_router::is_auto(&request.model) { model.name.clone() } else { request.model.clone() },
+            request_id: request_id.clone(),
+            include_usage,
+            strip_usage_chunk,
+            created: unix_now(),
+            prompt_estimate: request.estimated_input_tokens(),
+            restore: redacted.map(|r| r.redactor.clone()),
         };
-        return Ok(respond::sse(egress::stream(client, upstream, observer), &request_id));
+        let watch = observer.as_mut().ok_or_else(observed_twice)?;
+        watch.upstream_call(model);
+        let answer = if request.stream {
+            model.provider.stream(call).await.map(Answer::Stream)
+        } else {
+            model.provider.complete(call).await.map(Answer::Complete)
+        };
+        match answer {
+            Ok(Answer::Stream(upstream)) => {
+                let observer = observer.take().ok_or_else(observed_twice)?;
+                return Ok(respond::sse(egress::stream(client, upstream, observer), &request_id));
+            }
+            Ok(Answer::Complete(completion)) => {
+                let body = egress::complete(&client, completion, watch)?;
+                return Ok(respond::json(StatusCode::OK, body, &request_id));
+            }
+            Err(err) if worth_another_model(&err) && index + 1 < chain.len() => {
+                let reason = format!("fallback: {} failed ({})", model.name, err.kind.label());
+                watch.attempt_failed(err.kind);
+                watch.reason(reason.clone());
+                labels.reasons.push(reason);
+            }
+            Err(err) => {
+                last_error = Some(err);
+                break;
+            }
+        }
     }
-    let completion = model.provider.complete(call).await?;
-    let watch = observer.as_mut().ok_or_else(|| ApiError::new(ErrorKind::Api, "request observed twice"))?;
-    let body = egress::complete(&client, completion, watch)?;
-    Ok(respond::json(StatusCode::OK, body, &request_id))
+    let err = last_error.unwrap_or_else(|| ApiError::new(ErrorKind::Unavailable, "no model to serve the request"));
+    Err(if plan.sensitive && worth_another_model(&err) { fail_closed(&err) } else { err })
 }
 
-pub fn resolve<'a>(state: &'a AppState, name: &str) -> Result<&'a Model, ApiError> {
-    state.config.models.get(name).ok_or_else(|| {
-        ApiError::new(
-            ErrorKind::NotFound,
-            format!("model `{name}` is not configured; GET /v1/models lists the available models"),
-        )
-    })
+/// The outcome of one upstream call that did not fail.
+enum Answer {
+    Stream(bivio_providers::EventStream),
+    Complete(bivio_providers::Completion),
+}
+
+/// Failures where another model may well succeed: the backend is down, overloaded or slow. A request the
+/// backend refused as invalid would be refused by the next one too.
+fn worth_another_model(err: &ApiError) -> bool {
+    matches!(
+        err.kind,
+        ErrorKind::Api
+            | ErrorKind::BadGateway
+            | ErrorKind::Unavailable
+            | ErrorKind::Timeout
+            | ErrorKind::Overloaded
+            | ErrorKind::RateLimit
+    )
+}
+
+/// Every local model failed a sensitive request: say so, and that it went nowhere else.
+fn fail_closed(err: &ApiError) -> ApiError {
+    ApiError::new(
+        ErrorKind::Unavailable,
+        format!(
+            "the request contains sensitive data and no local model could serve it ({}: {}); \
+             it was not sent to a cloud model",
+            err.kind.label(),
+            err.message
+        ),
+    )
+}
+
+fn observed_twice() -> ApiError {
+    ApiError::new(ErrorKind::Api, "request observed twice")
 }
 
 /// The body for the provider, and whether bivio added `include_usage` the client did not ask for.
-fn upstream_body(api: Api, request: &ChatRequest, model: &Model, raw: &[u8]) -> Result<(UpstreamBody, bool), ApiError> {
+///
+/// `passthrough`: whether the client's own bytes may be forwarded (not when the request was redacted).
+fn upstream_body(
+    api: Api,
+    request: &ChatRequest,
+    model: &Model,
+    raw: &[u8],
+    passthrough: bool,
+) -> Result<(UpstreamBody, bool), ApiError> {
     match model.provider.wire_api() {
-        Some(wire) if wire == api => {
+        Some(wire) if wire == api && passthrough => {
             // Same API: the client's JSON with the fewest changes (see each API's `prepare_passthrough`).
             let mut body: Value = serde_json::from_slice(raw).map_err(|err| ApiError::invalid(err.to_string()))?;
             let forced_usage = match api {

@@ -8,9 +8,14 @@ use bytes::Bytes;
 use futures::Stream;
 use http::{HeaderValue, StatusCode, header};
 
+use crate::routing::Labels;
+
 /// Header names bivio sets on every response.
 pub const REQUEST_ID: &str = "request-id";
 pub const X_REQUEST_ID: &str = "x-request-id";
+pub const X_BIVIO_CATEGORY: &str = "x-bivio-category";
+pub const X_BIVIO_ROUTE: &str = "x-bivio-route";
+pub const X_BIVIO_REASON: &str = "x-bivio-reason";
 
 pub fn json(status: StatusCode, body: Bytes, request_id: &str) -> Response {
     let mut response = Response::new(Body::from(body));
@@ -57,6 +62,38 @@ fn with_request_id(mut response: Response, request_id: &str) -> Response {
         response.headers_mut().insert(X_REQUEST_ID, value);
     }
     response
+}
+
+/// The routing headers: what kind of work the request was, where it went, and why.
+pub fn with_route_headers(mut response: Response, labels: &Labels) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (X_BIVIO_CATEGORY, labels.category.as_str()),
+        (X_BIVIO_ROUTE, labels.route.as_str()),
+        (X_BIVIO_REASON, &labels.reasons.join("; ")),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&header_safe(value)) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
+
+/// Header values must be visible ASCII: anything else (an accented word in a configured rule's reason) is
+/// percent-encoded, so nothing is lost and the header stays valid.
+fn header_safe(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'%') {
+        return value.into();
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    for byte in value.bytes() {
+        if (0x20..0x7f).contains(&byte) && byte != b'%' {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out.into()
 }
 
 /// The API a request that matched no chat route most likely speaks, to shape its error.

@@ -7,11 +7,13 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use bivio_protocol::{Api, ApiError, ErrorKind, anthropic};
+use bivio_router::AUTO_MODEL;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use crate::pipeline::{self, new_request_id};
+use crate::routing;
 use crate::{AppState, respond};
 
 pub fn app(state: AppState) -> Router {
@@ -76,7 +78,8 @@ async fn read_body(state: &AppState, api: Api, request: Request) -> Result<(Head
     }
 }
 
-/// `POST /v1/messages/count_tokens`: Claude counts for Claude models; other backends get an estimate
+/// `POST /v1/messages/count_tokens`: Claude counts for Claude models and the embedded model counts exactly
+/// with its tokenizer; other backends get an estimate
 /// ([`bivio_protocol::ir::ChatRequest::estimated_input_tokens`]), since OpenAI-compatible servers have no
 /// standard counting endpoint.
 async fn count_tokens(State(state): State<AppState>, request: Request) -> Response {
@@ -103,8 +106,12 @@ async fn count_tokens_inner(state: &AppState, headers: &HeaderMap, body: &[u8]) 
     let had_max_tokens = object.contains_key("max_tokens");
     object.entry("max_tokens").or_insert(json!(1));
     let request = anthropic::parse_request(value.to_string().as_bytes())?;
-    let model = pipeline::resolve(state, &request.model)?;
-    if model.provider.wire_api() == Some(Api::Anthropic) {
+    // Counted by the model the request would go to. A cloud model only counts what the guard lets it see
+    // as is: anything sensitive is estimated here instead of being sent for counting.
+    let plan = routing::plan(&state.config, &request, headers);
+    let model = *plan.chain?.first().ok_or_else(|| ApiError::new(ErrorKind::Unavailable, "no model to count with"))?;
+    let may_see = model.local || plan.inspection.decision == bivio_guard::GuardDecision::Allow;
+    if may_see {
         if let Some(object) = value.as_object_mut() {
             if !had_max_tokens {
                 object.remove("max_tokens");
@@ -122,22 +129,21 @@ async fn count_tokens_inner(state: &AppState, headers: &HeaderMap, body: &[u8]) 
 /// `GET /v1/models`: Anthropic's shape when the client sends `anthropic-version`, OpenAI's otherwise.
 async fn models(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let request_id = new_request_id();
-    let models = &state.config.models;
+    // `bivio/auto` first: the name that lets the policy choose.
+    let auto = (AUTO_MODEL, "bivio (routed by policy)", "bivio");
+    let models = std::iter::once(auto).chain(
+        state.config.models.values().map(|m| (m.name.as_str(), m.display_name.as_str(), m.provider_name.as_str())),
+    );
     let body = if headers.contains_key("anthropic-version") {
         let data: Vec<Value> = models
-            .values()
-            .map(|m| json!({ "type": "model", "id": m.name, "display_name": m.display_name, "created_at": "2025-01-01T00:00:00Z" }))
+            .map(|(id, display_name, _)| json!({ "type": "model", "id": id, "display_name": display_name, "created_at": "2025-01-01T00:00:00Z" }))
             .collect();
-        json!({
-            "data": data,
-            "has_more": false,
-            "first_id": models.keys().next(),
-            "last_id": models.keys().next_back(),
-        })
+        let first_id = data.first().map(|m| m["id"].clone());
+        let last_id = data.last().map(|m| m["id"].clone());
+        json!({ "data": data, "has_more": false, "first_id": first_id, "last_id": last_id })
     } else {
         let data: Vec<Value> = models
-            .values()
-            .map(|m| json!({ "id": m.name, "object": "model", "created": 0, "owned_by": m.provider_name }))
+            .map(|(id, _, owner)| json!({ "id": id, "object": "model", "created": 0, "owned_by": owner }))
             .collect();
         json!({ "object": "list", "data": data })
     };

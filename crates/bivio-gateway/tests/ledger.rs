@@ -178,10 +178,10 @@ async fn metrics_expose_requests_tokens_and_the_ledger_queue() {
     );
     assert!(text.contains(r#"bivio_errors_total{kind="not_found"} 1"#));
     assert!(
-        text.contains(r#"bivio_tokens_total{category="none",kind="cache_read",model="claude-priced"} 1000"#),
+        text.contains(r#"bivio_tokens_total{category="chat",kind="cache_read",model="claude-priced"} 1000"#),
         "{text}"
     );
-    assert!(text.contains(r#"bivio_cost_usd_total{category="none",model="claude-priced"} 0.0021"#), "{text}");
+    assert!(text.contains(r#"bivio_cost_usd_total{category="chat",model="claude-priced"} 0.0021"#), "{text}");
     assert!(text.contains("bivio_request_duration_seconds_bucket"));
     assert!(text.contains("bivio_gateway_overhead_seconds_bucket"));
     assert!(text.contains("bivio_ledger_queue_depth "));

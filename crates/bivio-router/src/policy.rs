@@ -137,7 +137,7 @@ pub fn decide(config: &RouterConfig, input: &RouteInput<'_>) -> Result<Decision,
         config.default.clone()
     } else {
         let spec = config.category_route(classification.category);
-        reasons.push(format!("category {} → {}", classification.category, spec_label(&spec)));
+        reasons.push(format!("category {} -> {}", classification.category, spec_label(&spec)));
         spec
     };
 

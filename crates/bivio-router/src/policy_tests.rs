@@ -98,7 +98,7 @@ fn seed_defaults_per_category() {
         assert_eq!(d.chain, vec!["qwen", "llama"]);
     }
     let d = Case::new(Category::Critical).run(&config).unwrap();
-    assert_eq!(d.reasons, vec!["category critical → cloud"]);
+    assert_eq!(d.reasons, vec!["category critical -> cloud"]);
 }
 
 #[test]
@@ -204,7 +204,7 @@ fn override_allowed_and_forbidden() {
     case.header = Some("LOCAL");
     assert_eq!(case.run(&config).unwrap().route_label, "local");
     case.header = Some("auto");
-    assert_eq!(case.run(&config).unwrap().reasons[0], "category chat → local");
+    assert_eq!(case.run(&config).unwrap().reasons[0], "category chat -> local");
     case.header = Some("gpt-9");
     assert_eq!(case.run(&config).unwrap_err(), RouteError::UnknownOverride { value: "gpt-9".into() });
     case.header = Some("cloud");

@@ -25,7 +25,7 @@ impl Drop for Harness {
     }
 }
 
-/// Models: `claude` (anthropic provider), `local` (openai_compatible), `dead` (nothing listens there),
+/// Models: `claude` (anthropic provider), `local` (openai_compatible, on premises), `dead` (on premises, nothing listens there),
 /// `slow` (anthropic provider with a 1 s response timeout and 1 s stream idle timeout).
 pub async fn start() -> Harness {
     start_with_extra("").await
@@ -51,9 +51,11 @@ pub async fn start_with_extra(extra: &str) -> Harness {
         [providers.local]
         kind = "openai_compatible"
         api_base = "{openai}"
+        local = true
         [providers.dead]
         kind = "openai_compatible"
         api_base = "http://127.0.0.1:{dead_port}/v1"
+        local = true
         [providers.slow]
         kind = "anthropic"
         api_base = "{anthropic}"
