@@ -327,14 +327,17 @@ upstream_model = "{LOCAL_UPSTREAM}"
 
 
 class Gateway:
-    """`bivio serve` on an ephemeral port (read back from its first stdout line), ready once /readyz is 200."""
+    """`bivio serve` on an ephemeral port (read back from its first stdout line), ready once /readyz is 200.
+    `config_text=None` starts it with no config file: the built-in zero-config default."""
 
-    def __init__(self, config_text: str, env: dict[str, str] | None = None):
+    def __init__(self, config_text: str | None, env: dict[str, str] | None = None):
         require_binaries()
         self.config_dir = Path(tempfile.mkdtemp(prefix="bivio-test-config-"))
         self.config_path = self.config_dir / "bivio.toml"
-        self.config_path.write_text(config_text)
-        argv = [str(BIVIO_BIN), "serve", "--config", str(self.config_path), "--listen", "127.0.0.1:0"]
+        argv = [str(BIVIO_BIN), "serve", "--listen", "127.0.0.1:0"]
+        if config_text is not None:
+            self.config_path.write_text(config_text)
+            argv += ["--config", str(self.config_path)]
         self.child = Child("bivio", argv, env={"BIVIO_LOG": "warn", **(env or {})})
         try:
             self.url = self.child.wait_for_line(r"^bivio listening on (http://\S+)").group(1)

@@ -171,8 +171,10 @@ impl<'m> Slot<'m> {
         if started.and_then(|()| sink.send(StreamEvent::BlockStart { index: 0, block: BlockStart::Text })).is_err() {
             return (Outcome::Cancelled, 0);
         }
-        // With a seed, the answer must not depend on what the slot ran before (see `process_prompt`).
-        let logits_at = match self.process_prompt(&job.prompt, job.sampling.seed.is_some()) {
+        // With a seed or greedy decoding, the answer must not depend on what the slot ran before (see
+        // `process_prompt`): near-ties between tokens are common, and a cached prefix shifts logits slightly.
+        let logits_at = match self.process_prompt(&job.prompt, job.sampling.seed.is_some() || job.sampling.is_greedy())
+        {
             Ok(index) => index,
             Err(message) => {
                 sink.fail(message);
@@ -209,7 +211,8 @@ impl<'m> Slot<'m> {
     /// processed whole or as "cached prefix + last token" gives slightly different probabilities — enough to
     /// change a *sampled* answer. With `last_alone`, the last token is always decoded on its own, which is
     /// exactly what a repeat of the request does, so a seeded request gives the same answer whether or not
-    /// its prompt is cached. Greedy and unseeded requests skip the extra step (it costs one token's time).
+    /// its prompt is cached — and so does a greedy one (argmax flips on near-ties too). Unseeded sampled
+    /// requests skip the extra step (it costs one token's time).
     fn process_prompt(&mut self, prompt: &[LlamaToken], last_alone: bool) -> Result<i32, String> {
         let mut keep = self.cached.iter().zip(prompt).take_while(|(a, b)| a == b).count();
         // The last prompt token is always decoded again: its logits are needed and were not kept.

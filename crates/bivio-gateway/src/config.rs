@@ -124,6 +124,8 @@ pub struct Model {
     /// Served on premises.
     pub local: bool,
     pub pricing: Pricing,
+    /// Why the model cannot be called now (e.g. no API key in the zero-config default); `None`: available.
+    pub unavailable: Option<String>,
 }
 
 impl Config {
@@ -188,6 +190,7 @@ impl Config {
                     context_window: model.context_window,
                     local,
                     pricing,
+                    unavailable: None,
                     name,
                 },
             );
@@ -214,17 +217,97 @@ impl Config {
             return Err(invalid("router.local", format!("`{name}` is not a local model (its provider is not local)")));
         }
         let guard = crate::privacy::Guard::new(&raw.guard).map_err(|err| ConfigError::Parse(err.to_string()))?;
-        let route_models = models
+        let mut config = Config {
+            listen,
+            max_body_bytes,
+            models,
+            ledger,
+            baseline,
+            router: raw.router,
+            guard,
+            route_models: vec![],
+        };
+        config.refresh_route_models();
+        Ok(config)
+    }
+
+    /// The zero-config default (`examples/zero-config.toml`): the embedded model as the local route, Claude
+    /// as the cloud route when `ANTHROPIC_API_KEY` is set — otherwise its models are unavailable and the
+    /// policy falls back to local, saying why.
+    #[cfg(feature = "embedded")]
+    pub fn zero_config(env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        const KEY_VAR: &str = "ANTHROPIC_API_KEY";
+        let mut text = ZERO_CONFIG.to_owned();
+        let has_key = env(KEY_VAR).is_some_and(|key| !key.is_empty());
+        if has_key {
+            text = text
+                .replace("[providers.anthropic]\n", &format!("[providers.anthropic]\napi_key_env = \"{KEY_VAR}\"\n"));
+        }
+        let raw: RawConfig = toml::from_str(&text).map_err(|err| ConfigError::Parse(err.to_string()))?;
+        let mut config = Config::load(raw, None, env)?;
+        if !has_key {
+            for model in config.models.values_mut().filter(|m| m.provider_name == "anthropic") {
+                model.unavailable = Some(format!("{KEY_VAR} is not set"));
+            }
+            config.refresh_route_models();
+        }
+        Ok(config)
+    }
+
+    /// Only what `bivio report`, `roi` and `audit` need — the ledger and the baseline price — without
+    /// building providers (no model is loaded, no API key is needed to read the ledger).
+    pub fn ledger_view(path: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<LedgerView, ConfigError> {
+        let (text, dir) = match path {
+            Some(path) => (
+                std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?,
+                path.parent(),
+            ),
+            None => (ZERO_CONFIG_TEXT.to_owned(), None),
+        };
+        let raw: RawConfig = toml::from_str(&text).map_err(|err| ConfigError::Parse(err.to_string()))?;
+        let ledger = raw.ledger.resolve(dir, env).map_err(|err| invalid(err.path, err.message))?;
+        let baseline = match &ledger.baseline_model {
+            None => None,
+            Some(name) => {
+                let model = raw
+                    .models
+                    .get(name)
+                    .ok_or_else(|| invalid("ledger.baseline_model", format!("no model named `{name}` in [models]")))?;
+                let price = model
+                    .price
+                    .ok_or_else(|| invalid("ledger.baseline_model", format!("`{name}` has no per-token price")))?;
+                Some((name.clone(), price))
+            }
+        };
+        Ok(LedgerView { ledger, baseline })
+    }
+
+    /// Recomputes the router's view of the models after their availability changed.
+    fn refresh_route_models(&mut self) {
+        self.route_models = self
+            .models
             .values()
             .map(|m| ModelInfo {
                 name: m.name.clone(),
                 local: m.local,
                 context_window: m.context_window,
-                available: true,
+                available: m.unavailable.is_none(),
             })
             .collect();
-        Ok(Config { listen, max_body_bytes, models, ledger, baseline, router: raw.router, guard, route_models })
     }
+}
+
+/// The text of `examples/zero-config.toml`, built into the binary.
+const ZERO_CONFIG_TEXT: &str = include_str!("../../../examples/zero-config.toml");
+#[cfg(feature = "embedded")]
+pub const ZERO_CONFIG: &str = ZERO_CONFIG_TEXT;
+
+/// The ledger part of a config: where records are, and the price local traffic is compared with.
+#[derive(Debug)]
+pub struct LedgerView {
+    pub ledger: LedgerSettings,
+    pub baseline: Option<(String, Price)>,
 }
 
 /// The provider, and whether it runs on premises.

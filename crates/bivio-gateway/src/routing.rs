@@ -123,6 +123,17 @@ fn named<'a>(config: &'a Config, name: &str, sensitive: bool, labels: &mut Label
         ));
     };
     labels.reasons.push(format!("model {name} requested"));
+    if let Some(why) = &model.unavailable {
+        // Zero-config without an API key: the work still gets done, locally, and the client is told.
+        let chain = local_chain(config);
+        if chain.is_empty() {
+            labels.route = "refused".to_owned();
+            return Err(ApiError::new(ErrorKind::Unavailable, format!("model `{name}` is unavailable: {why}")));
+        }
+        labels.route = "local".to_owned();
+        labels.reasons.push(format!("{name} unavailable ({why}): falling back to local"));
+        return Ok(chain);
+    }
     if !sensitive || model.local {
         labels.route = if model.local { "local" } else { "cloud" }.to_owned();
         return Ok(vec![model]);
@@ -144,7 +155,7 @@ fn local_chain(config: &Config) -> Vec<&Model> {
     } else {
         config.router.local.iter().filter_map(|name| config.models.get(name)).collect()
     };
-    models.into_iter().filter(|m| m.local).collect()
+    models.into_iter().filter(|m| m.local && m.unavailable.is_none()).collect()
 }
 
 fn route_error(err: &RouteError) -> ApiError {

@@ -24,7 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the Anthropic Messages and OpenAI Chat Completions APIs.
     Serve {
-        /// Config file (TOML). See docs/configuration.md.
+        /// Config file (TOML). See docs/configuration.md. Without one: the built-in zero-config default
+        /// (examples/zero-config.toml): the embedded model, plus Claude when ANTHROPIC_API_KEY is set.
         #[arg(long, env = ENV_CONFIG)]
         config: Option<PathBuf>,
         /// Listen address; overrides `server.listen`.
@@ -78,6 +79,58 @@ pub enum Command {
         /// `table`, `json` or `csv`.
         #[arg(long, default_value = "table")]
         format: String,
+    },
+    /// Where sensitive requests went: counts by kind, action and destination, and any that reached a cloud
+    /// provider.
+    Audit {
+        #[command(flatten)]
+        ledger: LedgerArgs,
+    },
+    /// Routing decisions, explained.
+    Route {
+        #[command(subcommand)]
+        command: RouteCommand,
+    },
+    /// A small terminal chat through a running gateway, showing where each message was routed and why.
+    Chat {
+        /// The gateway's address.
+        #[arg(long, default_value = "http://127.0.0.1:8787")]
+        url: String,
+        /// The model to ask (`bivio/auto` lets the policy choose).
+        #[arg(long, default_value = "bivio/auto")]
+        model: String,
+        /// Answer length limit, tokens.
+        #[arg(long, default_value_t = 256)]
+        max_tokens: u32,
+    },
+}
+
+/// Arguments shared by the commands that read the ledger.
+#[derive(Debug, clap::Args)]
+pub struct LedgerArgs {
+    /// Config file naming the ledger (default: the zero-config ledger in the data directory).
+    #[arg(long, env = ENV_CONFIG)]
+    pub config: Option<PathBuf>,
+    /// How far back: `30m`, `24h`, `7d` … (default: everything).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// `table`, `json` or `csv`.
+    #[arg(long, default_value = "table")]
+    pub format: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RouteCommand {
+    /// Print the routing decision for a request body (Anthropic or OpenAI JSON) without calling any model.
+    Explain {
+        /// The request body, as a client would POST it (`-` for stdin).
+        file: PathBuf,
+        /// Config file whose router, guard and models decide (default: the zero-config default).
+        #[arg(long, env = ENV_CONFIG)]
+        config: Option<PathBuf>,
+        /// The API the body is written for (default: guessed from its shape).
+        #[arg(long)]
+        api: Option<String>,
     },
 }
 

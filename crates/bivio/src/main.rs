@@ -1,6 +1,8 @@
 //! The `bivio` binary: parse the command line, run one subcommand, map the result to an exit code.
 
+mod chat;
 mod cli;
+mod explain;
 #[cfg(feature = "embedded")]
 mod model;
 mod output;
@@ -53,18 +55,42 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
         #[cfg(feature = "embedded")]
         Command::Model { command: cli::ModelCommand::List } => model::list(),
         Command::Report { config, since, by, format } => {
-            report::report(required_config(config.as_deref())?, since.as_deref(), by.as_deref(), &format)
+            report::report(config.as_deref(), since.as_deref(), by.as_deref(), &format)
         }
         Command::Roi { config, since, hardware_usd, power_w, kwh_usd, lifetime_months, format } => {
             let overrides = report::HardwareOverrides { hardware_usd, power_w, kwh_usd, lifetime_months };
-            report::roi(required_config(config.as_deref())?, since.as_deref(), &overrides, &format)
+            report::roi(config.as_deref(), since.as_deref(), &overrides, &format)
         }
+        Command::Audit { ledger } => report::audit(ledger.config.as_deref(), ledger.since.as_deref(), &ledger.format),
+        Command::Route { command: cli::RouteCommand::Explain { file, config, api } } => {
+            explain::explain(&file, config.as_deref(), api.as_deref())
+        }
+        Command::Chat { url, model, max_tokens } => chat::chat(&url, &model, max_tokens),
     }
 }
 
-fn required_config(config: Option<&Path>) -> Result<&Path, Failure> {
-    config
-        .ok_or_else(|| config_failure(anyhow::anyhow!("no config file: pass --config FILE or set {}", cli::ENV_CONFIG)))
+/// The config file's, or the built-in zero-config default.
+pub(crate) fn load_or_default(config: Option<&Path>) -> Result<Config, Failure> {
+    match config {
+        Some(path) => load_config(path),
+        None => zero_config(),
+    }
+}
+
+#[cfg(feature = "embedded")]
+fn zero_config() -> Result<Config, Failure> {
+    model::ensure_default()?;
+    Config::zero_config(&|var| std::env::var(var).ok())
+        .context("the built-in zero-config default")
+        .map_err(config_failure)
+}
+
+#[cfg(not(feature = "embedded"))]
+fn zero_config() -> Result<Config, Failure> {
+    Err(config_failure(anyhow::anyhow!(
+        "no config file: pass --config FILE or set {} (this build has no embedded model to default to)",
+        cli::ENV_CONFIG
+    )))
 }
 
 pub(crate) fn load_config(path: &Path) -> Result<Config, Failure> {
@@ -93,8 +119,7 @@ const LEDGER_FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 /// `bivio serve`: runs the gateway until SIGINT/SIGTERM, lets in-flight requests finish, then flushes the
 /// ledger so that every completed request is recorded.
 fn serve(config: Option<&Path>, listen: Option<&str>) -> Result<(), Failure> {
-    let path = required_config(config)?;
-    let mut config = load_config(path)?;
+    let mut config = load_or_default(config)?;
     if let Some(listen) = listen {
         config.listen = listen.parse().with_context(|| format!("--listen {listen}")).map_err(config_failure)?;
     }
@@ -109,17 +134,7 @@ fn serve(config: Option<&Path>, listen: Option<&str>) -> Result<(), Failure> {
             .with_context(|| format!("cannot listen on {}", config.listen))
             .map_err(runtime_failure)?;
         let addr = listener.local_addr().map_err(runtime_failure)?;
-        output::line(&format!("bivio listening on http://{addr}"));
-        for model in config.models.values() {
-            let place = if model.local { "local" } else { "cloud" };
-            output::line(&format!(
-                "  model {} → {} ({}, {place})",
-                model.name, model.provider_name, model.upstream_model
-            ));
-        }
-        output::line(&format!("  ledger: {}", ledger.store().backend_name()));
-        output::line(&format!("  Anthropic SDK / Claude Code: ANTHROPIC_BASE_URL=http://{addr}"));
-        output::line(&format!("  OpenAI SDK: OPENAI_BASE_URL=http://{addr}/v1"));
+        banner(&config, &addr, &ledger);
         let state = AppState::new(config, ledger.writer()).context("cannot set up metrics").map_err(runtime_failure)?;
         let served = bivio_gateway::serve(listener, state, shutdown_signal()).await;
         match tokio::time::timeout(LEDGER_FLUSH_TIMEOUT, ledger.shutdown()).await {
@@ -133,6 +148,35 @@ fn serve(config: Option<&Path>, listen: Option<&str>) -> Result<(), Failure> {
         }
         served.map_err(runtime_failure)
     })
+}
+
+/// What a newcomer needs at start-up: where bivio listens, which routes are live, how to point clients at it.
+fn banner(config: &Config, addr: &std::net::SocketAddr, ledger: &bivio_ledger::Ledger) {
+    output::line(&format!("bivio listening on http://{addr}"));
+    for (side, other, local) in [("local", "cloud", true), ("cloud", "local", false)] {
+        let models: Vec<&bivio_gateway::config::Model> = config.models.values().filter(|m| m.local == local).collect();
+        let live: Vec<String> = models
+            .iter()
+            .filter(|m| m.unavailable.is_none())
+            .map(|m| format!("{} ({})", m.name, m.provider_name))
+            .collect();
+        if !live.is_empty() {
+            output::line(&format!("  {side} route: {}", live.join(", ")));
+        } else if let Some(why) = models.iter().find_map(|m| m.unavailable.as_deref()) {
+            output::line(&format!("  {side} route: off ({why}): {side} work falls back to the {other} route"));
+        } else {
+            output::line(&format!("  {side} route: none configured"));
+        }
+    }
+    let store = match &config.ledger.store {
+        bivio_ledger::StoreSettings::Sqlite { path } => format!("SQLite {}", path.display()),
+        bivio_ledger::StoreSettings::Postgres { .. } => "Postgres".to_owned(),
+    };
+    output::line(&format!("  ledger: {store} ({})", ledger.store().backend_name()));
+    output::line("  model `bivio/auto` lets the policy choose; every answer says why in x-bivio-reason");
+    output::line(&format!("  Anthropic SDK / Claude Code: export ANTHROPIC_BASE_URL=http://{addr}"));
+    output::line(&format!("  OpenAI SDK: export OPENAI_BASE_URL=http://{addr}/v1 (any OPENAI_API_KEY)"));
+    output::line(&format!("  try it: bivio chat --url http://{addr}"));
 }
 
 async fn shutdown_signal() {
@@ -159,6 +203,7 @@ async fn shutdown_signal() {
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env(cli::ENV_LOG)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // llama.cpp narrates every model load at INFO (a hundred lines): only its warnings by default.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,llama-cpp-2=warn,llama_cpp_2=warn"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }

@@ -54,3 +54,13 @@ pub fn list() -> Result<(), Failure> {
     }
     Ok(())
 }
+
+/// The default model's file, pulled first if it is not in the cache yet (zero-config start).
+pub fn ensure_default() -> Result<(), Failure> {
+    let path = bivio_embedded::default_model_path(&cache_dir()?);
+    if path.is_file() {
+        return Ok(());
+    }
+    output::line("first start: fetching the default model (about 250 MB)");
+    pull("default")
+}

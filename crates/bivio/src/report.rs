@@ -1,16 +1,21 @@
-//! `bivio report` and `bivio roi`: read the ledger named by the config and render what it says.
+//! `bivio report`, `bivio roi` and `bivio audit`: read the ledger named by the config (or the zero-config
+//! default's) and render what it says. Only the config's ledger part is read: no provider is built, no
+//! model loaded, no API key needed.
 
 use std::path::Path;
 use std::str::FromStr;
 
 use anyhow::{Context, anyhow};
-use bivio_ledger::render::{render_report, render_roi};
+use bivio_gateway::Config;
+use bivio_gateway::config::LedgerView;
+use bivio_ledger::AuditQuery;
+use bivio_ledger::render::{render_audit, render_report, render_roi};
 use bivio_ledger::report::{Baseline, GroupBy, ReportQuery};
 use bivio_ledger::roi::RoiQuery;
 use bivio_ledger::{Format, HardwareCost, Store, time};
 use rust_decimal::Decimal;
 
-use crate::{Failure, config_failure, load_config, output, runtime_failure};
+use crate::{Failure, config_failure, output, runtime_failure};
 
 /// `--hardware-usd`, `--power-w`, `--kwh-usd`, `--lifetime-months`: each overrides `[ledger.hardware]`.
 #[derive(Debug, Default)]
@@ -21,8 +26,15 @@ pub struct HardwareOverrides {
     pub lifetime_months: Option<u32>,
 }
 
-pub fn report(config: &Path, since: Option<&str>, by: Option<&str>, format: &str) -> Result<(), Failure> {
-    let config = load_config(config)?;
+fn ledger_view(config: Option<&Path>) -> Result<LedgerView, Failure> {
+    let what = config.map_or_else(|| "the zero-config default".to_owned(), |p| p.display().to_string());
+    Config::ledger_view(config, &|var| std::env::var(var).ok())
+        .with_context(|| format!("invalid config {what}"))
+        .map_err(config_failure)
+}
+
+pub fn report(config: Option<&Path>, since: Option<&str>, by: Option<&str>, format: &str) -> Result<(), Failure> {
+    let config = ledger_view(config)?;
     let format = Format::from_str(format).map_err(|err| config_failure(anyhow!("--format: {err}")))?;
     let group_by = by.map(GroupBy::from_str).transpose().map_err(|err| config_failure(anyhow!("--by: {err}")))?;
     let (since_ms, until_ms) = window(since)?;
@@ -37,8 +49,28 @@ pub fn report(config: &Path, since: Option<&str>, by: Option<&str>, format: &str
     Ok(())
 }
 
-pub fn roi(config: &Path, since: Option<&str>, overrides: &HardwareOverrides, format: &str) -> Result<(), Failure> {
-    let config = load_config(config)?;
+/// `bivio audit`: where sensitive requests went, with the one-line conclusion first.
+pub fn audit(config: Option<&Path>, since: Option<&str>, format: &str) -> Result<(), Failure> {
+    let config = ledger_view(config)?;
+    let format = Format::from_str(format).map_err(|err| config_failure(anyhow!("--format: {err}")))?;
+    let (since_ms, until_ms) = window(since)?;
+    let text = runtime()?.block_on(async {
+        let store = Store::open(&config.ledger.store).await.context("cannot open the ledger")?;
+        let report =
+            bivio_ledger::audit(&store, &AuditQuery { since_ms, until_ms }).await.context("cannot read the ledger")?;
+        render_audit(&report, format).context("cannot render the audit")
+    });
+    output::line(text.map_err(runtime_failure)?.trim_end());
+    Ok(())
+}
+
+pub fn roi(
+    config: Option<&Path>,
+    since: Option<&str>,
+    overrides: &HardwareOverrides,
+    format: &str,
+) -> Result<(), Failure> {
+    let config = ledger_view(config)?;
     let format = Format::from_str(format).map_err(|err| config_failure(anyhow!("--format: {err}")))?;
     let (since_ms, until_ms) = window(since)?;
     let (model, price) = config.baseline.clone().ok_or_else(|| {
