@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what bivio needs beyond cargo, idempotently (each step checks its artefact first).
-#   scripts/deps.sh run   — Debian build packages, llama-cpp-python's server, the default GGUF model
-#   scripts/deps.sh test  — the above, plus the official SDKs, pytest and the Claude Code CLI
+#   scripts/deps.sh run   — Debian build packages (bivio itself fetches its default model on first start)
+#   scripts/deps.sh test  — the above, plus the official SDKs, pytest, llama-cpp-python's server (a real
+#                           third-party backend), the default GGUF model and the Claude Code CLI
 # Everything lands in $BIVIO_CACHE (default ~/.cache/bivio), never in the repo.
 set -euo pipefail
 
@@ -12,7 +13,7 @@ CACHE="${BIVIO_CACHE:-$HOME/.cache/bivio}"
 VENV="$CACHE/venv"
 MODEL_DIR="$CACHE/models"
 NODE_DIR="$CACHE/node"
-mkdir -p "$CACHE" "$MODEL_DIR" "$NODE_DIR"
+mkdir -p "$CACHE"
 
 log() { printf '[deps] %s\n' "$*" >&2; }
 
@@ -28,13 +29,20 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+if [ "$PURPOSE" = run ]; then
+  log "ready (run)"
+  exit 0
+fi
+
+mkdir -p "$MODEL_DIR" "$NODE_DIR"
+
 # --- Python venv ----------------------------------------------------------------
 if [ ! -x "$VENV/bin/python" ]; then
   log "creating venv $VENV"
   python3 -m venv "$VENV"
 fi
 SDK_STAMP="$VENV/.bivio-sdk-v1"
-if [ "$PURPOSE" = test ] && [ ! -f "$SDK_STAMP" ]; then
+if [ ! -f "$SDK_STAMP" ]; then
   log "installing anthropic, openai, pytest"
   "$VENV/bin/pip" install -q --upgrade pip >/dev/null
   "$VENV/bin/pip" install -q 'anthropic>=0.40' 'openai>=1.50' 'pytest>=8' 'httpx>=0.27'
@@ -60,7 +68,7 @@ if [ ! -f "$GGUF" ]; then
 fi
 
 # --- Claude Code CLI ---------------------------------------------------------
-if [ "$PURPOSE" = test ] && [ ! -x "$NODE_DIR/node_modules/.bin/claude" ]; then
+if [ ! -x "$NODE_DIR/node_modules/.bin/claude" ]; then
   log "installing @anthropic-ai/claude-code"
   (cd "$NODE_DIR" && npm install --silent --no-fund --no-audit @anthropic-ai/claude-code >/dev/null)
 fi

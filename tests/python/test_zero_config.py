@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import os
 import sqlite3
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -19,7 +21,15 @@ import anthropic
 import openai
 import pytest
 
-from bivio_harness import CLIENT_KEY, LLAMA_MODEL, Gateway, anthropic_reply, collect_openai_stream, openai_reply
+from bivio_harness import (
+    BIVIO_BIN,
+    CLIENT_KEY,
+    LLAMA_MODEL,
+    Gateway,
+    anthropic_reply,
+    collect_openai_stream,
+    openai_reply,
+)
 
 MODEL = "gemma-3-270m"
 CLIENT_TIMEOUT_S = 120.0
@@ -165,3 +175,55 @@ def test_a_client_that_disconnects_is_recorded_as_cancelled(zero: Gateway, claud
     status, error_kind, output_tokens = rows[0]
     assert error_kind == "cancelled"
     assert output_tokens < 2000
+
+
+def run_bivio(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "BIVIO_DATA_DIR": str(data_dir), "ANTHROPIC_API_KEY": "", "BIVIO_LOG": "warn"}
+    env.pop("BIVIO_CONFIG", None)
+    return subprocess.run([str(BIVIO_BIN), *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_audit_says_where_sensitive_requests_went(claude_sdk, data_dir: Path):
+    iban = "IT60 X054 2811 1010 0000 0123 456"
+    raw = claude_sdk.messages.with_raw_response.create(**ask(f"Is {iban} valid?", model="claude-sonnet-4-5"))
+    assert raw.headers["x-bivio-route"] == "local"
+    assert raw.headers["x-bivio-reason"].startswith("guard: iban=1 -> local_only")
+    raw.parse()
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        report = json.loads(run_bivio("audit", "--format", "json", data_dir=data_dir).stdout or "{}")
+        if report.get("sensitive", {}).get("requests"):
+            break
+        time.sleep(0.3)
+    kinds = {row["label"]: row for row in report["by_kind"]}
+    assert kinds["iban"]["stayed_local"] >= 1
+    assert kinds["iban"]["reached_cloud"] == 0
+    assert report["cloud_requests_total"] == 0
+    table = run_bivio("audit", data_dir=data_dir)
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.startswith("None of the"), table.stdout
+    assert iban not in table.stdout and "X054" not in json.dumps(report)
+
+
+def test_route_explain_prints_the_decision_without_calling_a_model(tmp_path: Path, data_dir: Path):
+    body = {
+        "model": "bivio/auto",
+        "max_tokens": 100,
+        "tools": [{"name": "get_weather", "description": "Weather by city", "input_schema": {"type": "object"}}],
+        "messages": [{"role": "user", "content": "What's the weather in Rome? Use the tool."}],
+    }
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(body))
+    result = run_bivio("route", "explain", str(path), data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "category:   agentic" in out, out
+    assert "route:      local" in out, out
+    assert "cloud unavailable: falling back to local" in out, out
+    assert "tool definitions" in out, out
+
+    path.write_text(json.dumps({**body, "messages": [{"role": "user", "content": "{"}], "max_tokens": "x"}))
+    result = run_bivio("route", "explain", str(path), data_dir=data_dir)
+    assert result.returncode == 2
+    assert "max_tokens" in result.stderr, result.stderr
