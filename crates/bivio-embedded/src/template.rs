@@ -76,6 +76,7 @@ fn render_blocks(blocks: &[Block]) -> Result<String, ApiError> {
                 let label = if *is_error { "tool error" } else { "tool result" };
                 parts.push(format!("[{label} ({tool_use_id}): {}]", content.joined_text()));
             }
+            Block::Other(value) => parts.push(Block::unmodelled_as_text(value)),
             Block::Thinking { .. } | Block::RedactedThinking { .. } => {}
         }
     }

@@ -85,7 +85,9 @@ pub fn plan<'a>(config: &'a Config, request: &ChatRequest, headers: &HeaderMap) 
         }
     };
 
-    let chain = if is_auto(&request.model) || override_header.is_some_and(|v| !v.trim().is_empty()) {
+    // `auto` (or an empty value) in the header means "no override", as in the router.
+    let overrides = override_header.is_some_and(|v| !v.trim().is_empty() && !v.trim().eq_ignore_ascii_case("auto"));
+    let chain = if is_auto(&request.model) || overrides {
         let input = RouteInput {
             features: &features,
             classification: &classification,

@@ -8,7 +8,7 @@ use common::{SECRET, chat_body, frames};
 use serde_json::{Value, json};
 
 #[tokio::test]
-async fn anthropic_passthrough_keeps_unmodelled_fields_and_beta_headers() {
+async fn anthropic_passthrough_keeps_unmodelled_fields_blocks_and_beta_headers() {
     let h = common::start().await;
     let body = json!({
         "model": "claude",
@@ -19,6 +19,11 @@ async fn anthropic_passthrough_keeps_unmodelled_fields_and_beta_headers() {
             { "role": "user", "content": "first" },
             { "role": "assistant", "content": [
                 { "type": "thinking", "thinking": "hmm", "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxDSc/sig==" },
+                // Server tools: block types bivio does not model travel untouched.
+                { "type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": { "query": "q" } },
+                { "type": "web_search_tool_result", "tool_use_id": "srvtoolu_1",
+                  "content": [{ "type": "web_search_result", "url": "https://example.com", "title": "t",
+                                "encrypted_content": "Eq…", "page_age": null }] },
                 { "type": "text", "text": "ok" }
             ]},
             { "role": "user", "content": [{ "type": "text", "text": "second", "cache_control": { "type": "ephemeral" } }] }

@@ -218,6 +218,7 @@ impl Redactor {
                     self.redact_json(scanner, value, redact);
                 }
             }
+            Block::Other(value) => self.redact_json(scanner, value, redact),
             Block::Image { .. } | Block::RedactedThinking { .. } => {}
         }
     }

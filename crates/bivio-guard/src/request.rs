@@ -43,6 +43,11 @@ pub enum BlockPart {
         string: usize,
     },
     ImageUrl,
+    /// The `string`-th key/string/number of a block type bivio does not model (server tool calls, their
+    /// results), which goes upstream verbatim.
+    Unmodelled {
+        string: usize,
+    },
 }
 
 /// The part of a tool definition.
@@ -156,6 +161,7 @@ impl Scanner {
                     }
                 }
             },
+            Block::Other(value) => self.scan_json(value, s, &|string| place(BlockPart::Unmodelled { string })),
             Block::Document { source, rest } => {
                 let binary = source.get("type").and_then(Value::as_str) == Some("base64");
                 let mut ordinal = 0;

@@ -54,6 +54,7 @@ impl ChatRequest {
                     Block::ToolUse { name, input, .. } => name.len() + input.to_string().len(),
                     Block::ToolResult { content, .. } => content.joined_text().len(),
                     Block::Thinking { thinking, .. } => thinking.len(),
+                    Block::Other(value) => value.to_string().len(),
                     Block::Image { .. } | Block::RedactedThinking { .. } | Block::Document { .. } => 0,
                 };
             }
@@ -93,7 +94,7 @@ pub struct Message {
 }
 
 /// A content block, serialised exactly as Anthropic's wire format.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Block {
     Text {
@@ -137,11 +138,113 @@ pub enum Block {
         #[serde(flatten)]
         rest: serde_json::Map<String, Value>,
     },
+    /// A block type bivio does not model (`server_tool_use`, `web_search_tool_result`, `container_upload`,
+    /// and whatever Anthropic adds next), kept verbatim — `type` included — so that it reaches an Anthropic
+    /// backend unchanged; other backends get it as text.
+    #[serde(untagged)]
+    Other(Value),
+}
+
+/// The block types bivio models: a block of one of these types must be well-formed (its errors name the
+/// missing or mistyped field); any other type becomes [`Block::Other`].
+const MODELLED_BLOCK_TYPES: [&str; 7] =
+    ["text", "image", "tool_use", "tool_result", "thinking", "redacted_thinking", "document"];
+
+impl<'de> Deserialize<'de> for Block {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Block, D::Error> {
+        use serde::de::Error as _;
+        let value = Value::deserialize(deserializer)?;
+        match value.get("type").and_then(Value::as_str) {
+            Some(kind) if MODELLED_BLOCK_TYPES.contains(&kind) => {
+                modelled::Block::deserialize(value).map(Block::from).map_err(D::Error::custom)
+            }
+            Some(_) => Ok(Block::Other(value)),
+            None => Err(D::Error::custom("a content block must be an object with a string `type`")),
+        }
+    }
+}
+
+/// The derived deserializer of the modelled block types (the same shapes as [`Block`]'s serializer).
+mod modelled {
+    use serde::Deserialize;
+    use serde_json::Value;
+
+    use super::{ImageSource, ToolResultContent};
+
+    #[derive(Deserialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    pub(super) enum Block {
+        Text {
+            text: String,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            cache_control: Option<Value>,
+        },
+        Image {
+            source: ImageSource,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            cache_control: Option<Value>,
+        },
+        ToolUse {
+            id: String,
+            name: String,
+            input: Value,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            cache_control: Option<Value>,
+        },
+        ToolResult {
+            tool_use_id: String,
+            #[serde(default)]
+            content: ToolResultContent,
+            #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+            is_error: bool,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            cache_control: Option<Value>,
+        },
+        Thinking {
+            thinking: String,
+            /// Unsigned thinking (from open models) has none and is never sent to Claude.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            signature: Option<String>,
+        },
+        RedactedThinking {
+            data: String,
+        },
+        /// A `document` block (PDF or text source), kept verbatim.
+        Document {
+            source: Value,
+            #[serde(flatten)]
+            rest: serde_json::Map<String, Value>,
+        },
+    }
+}
+
+impl From<modelled::Block> for Block {
+    fn from(block: modelled::Block) -> Block {
+        use modelled::Block as M;
+        match block {
+            M::Text { text, cache_control } => Block::Text { text, cache_control },
+            M::Image { source, cache_control } => Block::Image { source, cache_control },
+            M::ToolUse { id, name, input, cache_control } => Block::ToolUse { id, name, input, cache_control },
+            M::ToolResult { tool_use_id, content, is_error, cache_control } => {
+                Block::ToolResult { tool_use_id, content, is_error, cache_control }
+            }
+            M::Thinking { thinking, signature } => Block::Thinking { thinking, signature },
+            M::RedactedThinking { data } => Block::RedactedThinking { data },
+            M::Document { source, rest } => Block::Document { source, rest },
+        }
+    }
 }
 
 impl Block {
     pub fn text(text: impl Into<String>) -> Block {
         Block::Text { text: text.into(), cache_control: None }
+    }
+
+    /// An unmodelled block as text, for backends that cannot take it as a block: `[type: {…json…}]`, so
+    /// the model still sees what happened (a web search and its results, say) rather than losing it.
+    pub fn unmodelled_as_text(value: &Value) -> String {
+        let kind = value.get("type").and_then(Value::as_str).unwrap_or("block");
+        format!("[{kind}: {value}]")
     }
 }
 

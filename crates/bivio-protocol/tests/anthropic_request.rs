@@ -650,3 +650,48 @@ fn roles_in_the_ir_are_user_and_assistant_only() {
     let source = ImageSource::Url { url: "u".into() };
     assert_eq!(serde_json::to_value(&source).unwrap(), json!({ "type": "url", "url": "u" }));
 }
+
+/// Server tools (web search, code execution) put block types in the history that bivio does not model; they
+/// must reach Claude exactly as sent, and reach other backends as text.
+#[test]
+fn unmodelled_block_types_are_kept_verbatim() {
+    let server_call = json!({
+        "type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": { "query": "rome weather" }
+    });
+    let results = json!({
+        "type": "web_search_tool_result", "tool_use_id": "srvtoolu_1",
+        "content": [{ "type": "web_search_result", "url": "https://example.com", "title": "Rome",
+                      "encrypted_content": "EqgfCio…", "page_age": null }]
+    });
+    let body = json!({
+        "model": "m", "max_tokens": 10,
+        "messages": [
+            { "role": "user", "content": "weather in rome?" },
+            { "role": "assistant", "content": [server_call, results, { "type": "text", "text": "Sunny." }] },
+            { "role": "user", "content": "thanks" },
+        ],
+    });
+    let request = parse(body);
+    assert_eq!(request.messages[1].content[0], Block::Other(server_call.clone()));
+    assert_eq!(request.messages[1].content[1], Block::Other(results.clone()));
+    let encoded = encode(&request);
+    assert_eq!(encoded["messages"][1]["content"][0], server_call);
+    assert_eq!(encoded["messages"][1]["content"][1], results);
+
+    let openai = bivio_protocol::openai::encode_request(&request, "local").unwrap();
+    let assistant = openai["messages"][1]["content"].as_str().unwrap();
+    assert!(assistant.starts_with("[server_tool_use: {"), "{assistant}");
+    assert!(assistant.contains("rome weather") && assistant.ends_with("Sunny."), "{assistant}");
+}
+
+#[test]
+fn modelled_block_types_must_still_be_well_formed() {
+    // A `text` block without text is an error, not an "unmodelled" block passed along.
+    for content in [r#"[{"type":"text"}]"#, r#"[{"type":"text","text":5}]"#, r#"[{"text":"no type"}]"#] {
+        let body = format!(r#"{{"model":"m","max_tokens":5,"messages":[{{"role":"user","content":{content}}}]}}"#);
+        let err = parse_err(&body);
+        assert!(err.message.starts_with("messages[0].content"), "{content}: {}", err.message);
+    }
+    let block: Result<Block, _> = serde_json::from_value(json!({"type": "tool_use", "id": "t", "name": "n"}));
+    assert!(block.unwrap_err().to_string().contains("missing field `input`"));
+}

@@ -95,6 +95,12 @@ impl Features {
                     }
                     Block::Document { .. } => documents += 1,
                     Block::Image { .. } => images += 1,
+                    // Server tools (`server_tool_use`, `web_search_tool_result`, …) are tool use too.
+                    Block::Other(value) => match value.get("type").and_then(serde_json::Value::as_str) {
+                        Some(kind) if kind.ends_with("tool_use") => tool_calls += 1,
+                        Some(kind) if kind.ends_with("tool_result") => tool_results += 1,
+                        _ => {}
+                    },
                     Block::Text { .. } | Block::Thinking { .. } | Block::RedactedThinking { .. } => {}
                 }
             }

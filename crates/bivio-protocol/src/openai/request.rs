@@ -437,6 +437,7 @@ fn push_user_turn(messages: &mut Vec<Value>, content: &[Block]) -> Result<(), Ap
                     ));
                 }
             },
+            Block::Other(value) => parts.push(json!({ "type": "text", "text": Block::unmodelled_as_text(value) })),
             // Thinking and tool calls never appear in user turns; nothing to send.
             Block::ToolUse { .. } | Block::Thinking { .. } | Block::RedactedThinking { .. } => {}
         }
@@ -465,10 +466,12 @@ fn image_part(block: &Block) -> Option<Value> {
 }
 
 fn assistant_message(content: &[Block]) -> Value {
+    // Server tool calls and their results (unmodelled blocks) stay in the history as text.
     let text: String = content
         .iter()
         .filter_map(|b| match b {
-            Block::Text { text, .. } => Some(text.as_str()),
+            Block::Text { text, .. } => Some(std::borrow::Cow::Borrowed(text.as_str())),
+            Block::Other(value) => Some(std::borrow::Cow::Owned(Block::unmodelled_as_text(value))),
             _ => None,
         })
         .collect::<Vec<_>>()
