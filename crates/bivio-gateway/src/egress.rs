@@ -14,6 +14,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bivio_protocol::ir::{ChatResponse, StreamEvent};
+use bivio_protocol::openai::ChunkUsage;
 use bivio_protocol::sse::Frame;
 use bivio_protocol::{Api, ApiError, ErrorKind, anthropic, openai};
 use bivio_providers::{Completion, EventStream};
@@ -212,7 +213,10 @@ impl ClientStream {
     /// asked for usage: the usage chunk bivio requested is dropped if they did not, and one is added before
     /// `[DONE]` if the backend sent none (some servers ignore `include_usage`).
     fn passthrough(&mut self, frame: Frame, events: &[StreamEvent]) {
-        let usage = if self.client.api == Api::OpenAi { chunk_usage(&frame) } else { ChunkUsage::None };
+        let usage = match &self.decoder {
+            Some(Decoder::OpenAi(decoder)) => decoder.last_chunk_usage(),
+            _ => ChunkUsage::None,
+        };
         for event in events {
             self.observer.event(event);
             match event {
@@ -323,31 +327,6 @@ impl ClientStream {
                 other => self.observer.event(&other),
             }
         }
-    }
-}
-
-/// Where an OpenAI chunk carries usage.
-enum ChunkUsage {
-    None,
-    /// The dedicated final chunk: `choices: []` and `usage`.
-    Only,
-    /// Usage on a chunk that also has choices (some servers do this).
-    Inline,
-}
-
-fn chunk_usage(frame: &Frame) -> ChunkUsage {
-    let Some(data) = frame.data.as_deref() else { return ChunkUsage::None };
-    if !data.contains("\"usage\"") {
-        return ChunkUsage::None;
-    }
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(data) else { return ChunkUsage::None };
-    if value.get("usage").is_none_or(serde_json::Value::is_null) {
-        return ChunkUsage::None;
-    }
-    if value.get("choices").and_then(|c| c.as_array()).is_some_and(Vec::is_empty) {
-        ChunkUsage::Only
-    } else {
-        ChunkUsage::Inline
     }
 }
 

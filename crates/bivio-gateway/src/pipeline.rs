@@ -73,7 +73,6 @@ async fn chat_inner(
     watch.routed(&plan.labels, &plan.inspection);
     let labels = labels_out.insert(plan.labels.clone());
     let chain = plan.chain?;
-    let include_usage = api == Api::OpenAi && wants_usage(body);
     let request_id = watch.request_id().to_owned();
 
     let mut last_error = None;
@@ -88,7 +87,7 @@ async fn chat_inner(
             // `bivio/auto` answers name the model that served them.
             model: if bivio_router::is_auto(&request.model) { model.name.clone() } else { request.model.clone() },
             request_id: request_id.clone(),
-            include_usage,
+            include_usage: request.include_usage,
             strip_usage_chunk,
             created: unix_now(),
             prompt_estimate: request.estimated_input_tokens(),
@@ -195,22 +194,6 @@ fn upstream_body(
             Ok((UpstreamBody::Ir(Box::new(request)), false))
         }
     }
-}
-
-fn wants_usage(body: &[u8]) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Options {
-        stream_options: Option<StreamOptions>,
-    }
-    #[derive(serde::Deserialize)]
-    struct StreamOptions {
-        include_usage: Option<bool>,
-    }
-    serde_json::from_slice::<Options>(body)
-        .ok()
-        .and_then(|o| o.stream_options)
-        .and_then(|s| s.include_usage)
-        .unwrap_or(false)
 }
 
 pub fn forwarded_headers(api: Api, model: &Model, headers: &HeaderMap) -> Vec<(http::HeaderName, http::HeaderValue)> {

@@ -39,6 +39,8 @@ pub struct ChatRequest {
     /// End-user id for abuse tracking (`user` in OpenAI, `metadata.user_id` in Anthropic).
     pub user: Option<String>,
     pub stream: bool,
+    /// OpenAI clients: `stream_options.include_usage`, a final usage chunk wanted on the stream.
+    pub include_usage: bool,
 }
 
 impl ChatRequest {

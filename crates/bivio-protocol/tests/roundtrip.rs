@@ -219,6 +219,7 @@ fn chat_request() -> impl Strategy<Value = ChatRequest> {
             n,
             user,
             stream,
+            include_usage: false,
         },
     )
 }
@@ -301,6 +302,8 @@ fn expect_through_openai(request: &ChatRequest) -> ChatRequest {
         messages,
         parallel_tool_calls: if request.tools.is_empty() { None } else { request.parallel_tool_calls },
         thinking: None,
+        // bivio asks OpenAI-compatible backends for usage on every stream.
+        include_usage: request.stream,
         ..request.clone()
     }
 }
@@ -370,6 +373,7 @@ fn expect_through_anthropic(request: &ChatRequest) -> ChatRequest {
         reasoning_effort: None,
         seed: None,
         n: None,
+        include_usage: false,
         ..request.clone()
     }
 }

@@ -154,6 +154,7 @@ pub fn parse_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
         n: None,
         user: wire.metadata.and_then(|m| m.user_id),
         stream: wire.stream.unwrap_or(false),
+        include_usage: false,
     })
 }
 

@@ -27,10 +27,16 @@ struct WireRequest {
     response_format: Option<Value>,
     #[serde(default)]
     stream: Option<bool>,
+    stream_options: Option<WireStreamOptions>,
     n: Option<u32>,
     seed: Option<i64>,
     user: Option<String>,
     reasoning_effort: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireStreamOptions {
+    include_usage: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -206,6 +212,7 @@ pub fn parse_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
         n: wire.n,
         user: wire.user,
         stream: wire.stream.unwrap_or(false),
+        include_usage: wire.stream_options.and_then(|o| o.include_usage).unwrap_or(false),
     })
 }
 

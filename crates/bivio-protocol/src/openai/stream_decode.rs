@@ -91,6 +91,19 @@ pub struct StreamDecoder {
     /// Input-token estimate used when the backend reports no usage.
     prompt_estimate: u64,
     response_id: String,
+    /// Where the last decoded chunk carried usage (for passthrough egress, which forwards chunks as they are).
+    last_chunk_usage: ChunkUsage,
+}
+
+/// Where an OpenAI chunk carried usage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ChunkUsage {
+    #[default]
+    None,
+    /// The dedicated final chunk: `choices: []` and `usage` (what `include_usage` asks for).
+    Only,
+    /// Usage on a chunk that also has choices (some servers do this).
+    Inline,
 }
 
 impl StreamDecoder {
@@ -109,8 +122,14 @@ impl StreamDecoder {
         self.finished
     }
 
+    /// Whether the frame `decode` saw last carried usage, and how.
+    pub fn last_chunk_usage(&self) -> ChunkUsage {
+        self.last_chunk_usage
+    }
+
     /// Decodes one frame into zero or more IR events.
     pub fn decode(&mut self, frame: &Frame) -> Result<Vec<StreamEvent>, ApiError> {
+        self.last_chunk_usage = ChunkUsage::None;
         let Some(data) = frame.data.as_deref() else { return Ok(Vec::new()) };
         // After `[DONE]` or an error the IR stream is over (`MessageStop`/`Error` end it); anything a server sends
         // after that must not produce events that would follow them.
@@ -148,6 +167,7 @@ impl StreamDecoder {
         }
         if let Some(usage) = chunk.usage {
             self.usage = Some(usage.to_ir());
+            self.last_chunk_usage = if chunk.choices.is_empty() { ChunkUsage::Only } else { ChunkUsage::Inline };
         }
         // Only the first choice is streamed; n > 1 is not translated.
         for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
