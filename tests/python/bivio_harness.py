@@ -268,6 +268,11 @@ def gateway_config(mock: MockUpstream, dead_port: int) -> str:
 listen = "127.0.0.1:0"
 max_body_bytes = {MAX_BODY_BYTES}
 
+# These suites test the wire protocols: images must reach every backend. (With the default guard, images
+# stay on local models; the privacy behaviour has its own tests.)
+[guard]
+images = "allow"
+
 [providers.claude]
 kind = "anthropic"
 api_base = "{mock.anthropic_base}"

@@ -832,17 +832,20 @@ def test_models_list_anthropic_sdk(anthropic_client):
     page = anthropic_client.models.list()
     assert page.has_more is False
     models = list(page)  # auto-pagination must stop (has_more false)
-    assert {m.id for m in models} == ALL_MODELS
+    # `bivio/auto` (the policy's alias) first, then every configured model.
+    assert models[0].id == "bivio/auto"
+    assert {m.id for m in models} == ALL_MODELS | {"bivio/auto"}
     for model in models:
         assert model.type == "model"
         assert model.display_name
         assert model.created_at is not None
-    assert page.first_id in ALL_MODELS and page.last_id in ALL_MODELS
+    assert page.first_id == "bivio/auto" and page.last_id in ALL_MODELS
 
 
 def test_models_list_openai_sdk(openai_client):
     models = list(openai_client.models.list())
-    assert {m.id for m in models} == ALL_MODELS
+    assert models[0].id == "bivio/auto"
+    assert {m.id for m in models} == ALL_MODELS | {"bivio/auto"}
     for model in models:
         assert model.object == "model"
         assert isinstance(model.created, int)

@@ -19,6 +19,8 @@
 //! name = "project_codes"
 //! pattern = "PRJ-[0-9]{4}"
 //! action = "redact"
+//!
+//! allow = ["support@example-corp.com"]  # never sensitive (plus the built-in list, BUILTIN_ALLOW)
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -72,7 +74,14 @@ pub struct GuardConfig {
     pub custom_terms: Vec<CustomTerms>,
     /// `[[guard.custom_regexes]]`: patterns in Rust `regex` syntax.
     pub custom_regexes: Vec<CustomRegex>,
+    /// Values that are never sensitive (matched whole, case-insensitively), in addition to
+    /// [`BUILTIN_ALLOW`]: public addresses and identifiers that clients put in every prompt.
+    pub allow: Vec<String>,
 }
+
+/// Public values real clients send in every request, which must not make every request "sensitive":
+/// Claude Code's system prompt asks for `Co-Authored-By: Claude <noreply@anthropic.com>` on commits.
+pub const BUILTIN_ALLOW: &[&str] = &["noreply@anthropic.com"];
 
 /// `[guard.actions]`: one optional entry per built-in kind, keyed by its label.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -7,7 +7,7 @@
 //! a codice fiscale, an `IT` partita IVA or a vendor-prefixed secret, and a hex word next to a colon may
 //! start an IPv6 address. Most words fail the first byte test, which is what makes the walk cheap.
 
-use crate::config::{GuardConfig, GuardConfigError};
+use crate::config::{BUILTIN_ALLOW, GuardConfig, GuardConfigError};
 use crate::detectors::custom::CustomDetector;
 use crate::detectors::{
     at, before, card, codice_fiscale, email, iban, ip, is_word, numeric, partita_iva, phone, secrets, ssn,
@@ -18,13 +18,21 @@ use crate::kinds::{Finding, Kind};
 #[derive(Debug, Clone)]
 pub struct Scanner {
     custom: CustomDetector,
+    /// Lower-cased values that are never findings (`BUILTIN_ALLOW` and `guard.allow`).
+    allow: Vec<String>,
 }
 
 impl Scanner {
     /// Validates the config (custom rule names, terms, regexes) and compiles the custom rules.
     pub fn new(config: &GuardConfig) -> Result<Scanner, GuardConfigError> {
         config.validate()?;
-        Ok(Scanner { custom: CustomDetector::new(config)? })
+        let allow = BUILTIN_ALLOW
+            .iter()
+            .map(|v| (*v).to_owned())
+            .chain(config.allow.iter().cloned())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .collect();
+        Ok(Scanner { custom: CustomDetector::new(config)?, allow })
     }
 
     /// Every finding in `text`, sorted by start, without overlaps (the more specific kind wins an overlap).
@@ -37,7 +45,14 @@ impl Scanner {
         scan_words(bytes, &mut out);
         self.custom.scan(text, &mut out);
         resolve_overlaps(&mut out);
+        if !out.is_empty() {
+            out.retain(|f| text.get(f.start..f.end).is_none_or(|value| !self.allowed(value)));
+        }
         out
+    }
+
+    fn allowed(&self, value: &str) -> bool {
+        self.allow.iter().any(|a| a.eq_ignore_ascii_case(value))
     }
 }
 

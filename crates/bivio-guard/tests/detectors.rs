@@ -67,3 +67,16 @@ fn identifiers() {
     none("RSSMRA85T10A562X RsSMRA85T10A562S");
     none("IT60 X054 2811 1010 0000 0123 45");
 }
+
+#[test]
+fn allowed_values_are_never_findings() {
+    let scanner = Scanner::new(&GuardConfig::default()).unwrap();
+    // Claude Code's system prompt carries this address in every request.
+    let text = "Co-Authored-By: Claude <noreply@anthropic.com>, reach me at mario.rossi@libero.it";
+    let findings = scanner.scan_text(text);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(&text[findings[0].start..findings[0].end], "mario.rossi@libero.it");
+
+    let config = GuardConfig { allow: vec!["Mario.Rossi@libero.it".into()], ..GuardConfig::default() };
+    assert!(Scanner::new(&config).unwrap().scan_text(text).is_empty());
+}
