@@ -62,7 +62,7 @@ def first_run(setup):
     config, _ = setup
     run = bivio(
         "bench", "run", "--suite", "gsm8k,humaneval", "--models", "gemma-3-270m",
-        "--limit", str(LIMIT), "--max-tokens", "96", config=config,
+        "--limit", str(LIMIT), "--max-tokens", "96", "--concurrency", "1", config=config,
     )
     assert run.returncode == 0, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}"
     return run
@@ -124,7 +124,7 @@ def test_an_interrupted_run_resumes(setup, first_run):
         db.execute("UPDATE eval_runs SET finished_at_ms = NULL WHERE id = ?", (run_id,))
     again = bivio(
         "bench", "run", "--suite", "gsm8k", "--models", "gemma-3-270m",
-        "--limit", str(LIMIT), "--max-tokens", "96", config=config,
+        "--limit", str(LIMIT), "--max-tokens", "96", "--concurrency", "1", config=config,
     )
     assert again.returncode == 0, again.stderr
     assert f"1 scored, {LIMIT - 1} already scored (resumed), 0 failed — run {run_id}" in again.stdout, again.stdout

@@ -204,7 +204,7 @@ pub fn arena(run_id: &str, boards: &[Leaderboard], format: Format) -> Result<Str
                     format!("{:.1}–{:.1}", s.low, s.high),
                     format!("{:.1}", s.elo),
                     s.battles.to_string(),
-                    format!("{}", s.wins),
+                    format!("{:.1}", s.wins + 0.0),
                 ]
             })
             .collect()

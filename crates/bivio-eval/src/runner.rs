@@ -28,11 +28,20 @@ pub struct Options {
     pub sampling: Sampling,
     /// Start new runs even where an unfinished one could be resumed.
     pub fresh: bool,
+    /// Overrides every suite's answer length (a cap for quick or CI runs).
+    pub max_tokens: Option<u32>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { limit: None, concurrency: 4, samples: 1, sampling: Sampling::default(), fresh: false }
+        Options {
+            limit: None,
+            concurrency: 4,
+            samples: 1,
+            sampling: Sampling::default(),
+            fresh: false,
+            max_tokens: None,
+        }
     }
 }
 
@@ -72,6 +81,7 @@ pub async fn run(
                 "samples": options.samples,
                 "temperature": options.sampling.temperature,
                 "seed": options.sampling.seed,
+                "max_tokens": options.max_tokens,
                 "sandbox": scorers.sandbox.as_ref().map(|s| s.isolation().label()),
             })
             .to_string();
@@ -122,7 +132,8 @@ pub async fn run(
                 seed: options.sampling.seed.map(|s| s.wrapping_add(i64::from(sample))),
                 ..options.sampling
             };
-            async move { (item, sample, attempt(&target, item, sampling, scorers).await) }
+            let max_tokens = options.max_tokens;
+            async move { (item, sample, attempt(&target, item, sampling, max_tokens, scorers).await) }
         }))
         .buffer_unordered(options.concurrency);
         futures::pin_mut!(results);
@@ -162,9 +173,18 @@ async fn attempt(
     target: &Target,
     item: &Item,
     sampling: Sampling,
+    max_tokens: Option<u32>,
     scorers: &Scorers,
 ) -> (Option<Answer>, Result<Score, EvalError>) {
-    let answer = match target.answer(&item.prompt, &[], sampling).await {
+    let capped;
+    let prompt = match max_tokens {
+        Some(max_tokens) => {
+            capped = crate::item::Prompt { max_tokens, ..item.prompt.clone() };
+            &capped
+        }
+        None => &item.prompt,
+    };
+    let answer = match target.answer(prompt, &[], sampling).await {
         Ok(answer) => answer,
         Err(err) => return (None, Err(err)),
     };

@@ -103,6 +103,16 @@ pub enum Command {
         #[arg(long, default_value_t = 256)]
         max_tokens: u32,
     },
+    /// Benchmarks on your own models: GSM8K, HumanEval, MMLU/GPQA files, tool use, custom suites.
+    Bench {
+        #[command(subcommand)]
+        command: crate::bench::BenchCommand,
+    },
+    /// Pairwise comparisons of models, judged by a model or by people; Bradley–Terry and Elo ratings.
+    Arena {
+        #[command(subcommand)]
+        command: crate::bench::ArenaCommand,
+    },
 }
 
 /// Arguments shared by the commands that read the ledger.

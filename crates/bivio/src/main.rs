@@ -1,5 +1,6 @@
 //! The `bivio` binary: parse the command line, run one subcommand, map the result to an exit code.
 
+mod bench;
 mod chat;
 mod cli;
 mod explain;
@@ -66,6 +67,8 @@ fn try_main(cli: Cli) -> Result<(), Failure> {
             explain::explain(&file, config.as_deref(), api.as_deref())
         }
         Command::Chat { url, model, max_tokens } => chat::chat(&url, &model, max_tokens),
+        Command::Bench { command } => bench::bench(command),
+        Command::Arena { command } => bench::arena(command),
     }
 }
 

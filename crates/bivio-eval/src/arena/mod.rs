@@ -4,6 +4,7 @@
 
 pub mod bt;
 pub mod elo;
+pub mod human;
 pub mod prompts;
 pub mod run;
 

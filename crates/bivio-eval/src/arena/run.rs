@@ -20,6 +20,8 @@ use crate::target::{Sampling, Target};
 pub struct ArenaOptions {
     pub concurrency: usize,
     pub max_tokens: u32,
+    /// The judge's answer length (its explanation, then the verdict).
+    pub judge_max_tokens: u32,
     pub sampling: Sampling,
 }
 
@@ -89,7 +91,8 @@ pub async fn run(
         let mut verdicts =
             futures::stream::iter(jobs.into_iter().enumerate().map(|(seq, (p, first, second))| async move {
                 let (system, user) = judge.templates.render(&p.turns, &first.answers, &second.answers);
-                let prompt = Prompt { system: Some(system), user, max_tokens: 1024, ..Prompt::default() };
+                let prompt =
+                    Prompt { system: Some(system), user, max_tokens: options.judge_max_tokens, ..Prompt::default() };
                 let result = judge.target.answer(&prompt, &[], Sampling::default()).await;
                 (seq, p, first, second, result)
             }))
@@ -134,7 +137,9 @@ async fn converse(target: &Target, prompt: &ArenaPrompt, options: &ArenaOptions)
         let p = Prompt { user: turn.clone(), max_tokens: options.max_tokens, ..Prompt::default() };
         let answer = target.answer(&p, &history, options.sampling).await?;
         history.push(Message { role: Role::User, content: vec![Block::text(turn.clone())] });
-        history.push(Message { role: Role::Assistant, content: vec![Block::text(answer.text.clone())] });
+        // Some APIs reject an empty assistant turn; the next turn still needs one in the history.
+        let said = if answer.text.trim().is_empty() { "(no answer)".to_owned() } else { answer.text.clone() };
+        history.push(Message { role: Role::Assistant, content: vec![Block::text(said)] });
         latency_ms += answer.latency_ms as i64;
         output_tokens += answer.usage.output_tokens as i64;
         cost += answer.cost_usd;

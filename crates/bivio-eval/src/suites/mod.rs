@@ -101,9 +101,19 @@ pub fn load(spec: &Spec, seed: u64) -> Result<Suite, EvalError> {
 
 /// The file for a built-in suite: the spec's path, else `relative` in the datasets directory.
 fn dataset(spec: &Spec, relative: &str) -> Result<PathBuf, EvalError> {
-    if let Some(path) = &spec.path {
-        return Ok(path.clone());
+    match &spec.path {
+        Some(path) => Ok(path.clone()),
+        None => dataset_file(relative).map_err(|tried| {
+            EvalError::usage(format!(
+                "suite `{}`: no dataset file (tried {tried}); pass {}=FILE or set BIVIO_DATASETS",
+                spec.name, spec.name
+            ))
+        }),
     }
+}
+
+/// `relative` in the first datasets directory that has it; `Err` lists the places tried.
+pub fn dataset_file(relative: &str) -> Result<PathBuf, String> {
     let mut tried = Vec::new();
     for dir in dataset_dirs() {
         let path = dir.join(relative);
@@ -112,12 +122,7 @@ fn dataset(spec: &Spec, relative: &str) -> Result<PathBuf, EvalError> {
         }
         tried.push(path.display().to_string());
     }
-    Err(EvalError::usage(format!(
-        "suite `{}`: no dataset file (tried {}); pass {}=FILE or set BIVIO_DATASETS",
-        spec.name,
-        tried.join(", "),
-        spec.name
-    )))
+    Err(tried.join(", "))
 }
 
 fn dataset_dirs() -> Vec<PathBuf> {
