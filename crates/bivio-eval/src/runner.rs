@@ -82,7 +82,8 @@ pub async fn run(
                 "temperature": options.sampling.temperature,
                 "seed": options.sampling.seed,
                 "max_tokens": options.max_tokens,
-                "sandbox": scorers.sandbox.as_ref().map(|s| s.isolation().label()),
+                // Only where it matters: the same gsm8k run must resume whether or not humaneval ran beside it.
+                "sandbox": scorers.sandbox.as_ref().filter(|_| suite.needs_sandbox()).map(|s| s.isolation().label()),
             })
             .to_string();
             let existing = if options.fresh {

@@ -10,7 +10,8 @@ pub fn wilson(successes: f64, n: f64) -> (f64, f64) {
     let denom = 1.0 + z * z / n;
     let centre = (p + z * z / (2.0 * n)) / denom;
     let half = z * ((p * (1.0 - p) + z * z / (4.0 * n)) / n).sqrt() / denom;
-    ((centre - half).max(0.0), (centre + half).min(1.0))
+    // Rounding can put a bound a hair past the estimate at p = 0 or 1 (e.g. 5.6e-17 for 0 of 3).
+    ((centre - half).clamp(0.0, p), (centre + half).clamp(p, 1.0))
 }
 
 /// 95% interval of the mean of scores in 0..=1: Wilson when every score is 0 or 1, else mean ± 1.96·s/√n.
@@ -52,6 +53,14 @@ mod tests {
         assert!((lo - 0.4902).abs() < 1e-4 && (hi - 0.9433).abs() < 1e-4, "{lo} {hi}");
         let (lo, hi) = wilson(0.0, 5.0);
         assert!(lo == 0.0 && (hi - 0.4345).abs() < 1e-4, "{hi}");
+        // The bounds never cross the estimate, at any n, even at 0% and 100%.
+        for n in 1..200 {
+            let n = f64::from(n);
+            assert_eq!(wilson(0.0, n).0, 0.0, "n={n}");
+            assert_eq!(wilson(n, n).1, 1.0, "n={n}");
+            let (lo, hi) = wilson(n / 3.0, n);
+            assert!(lo <= 1.0 / 3.0 && 1.0 / 3.0 <= hi);
+        }
     }
 
     #[test]
