@@ -460,6 +460,13 @@ mod tests {
     }
 
     #[test]
+    fn postgres_ledgers_are_refused_with_a_clear_error() {
+        let settings = StoreSettings::Postgres { url: secrecy::SecretString::from("postgres://u:p@h/db") };
+        let err = Store::open_ledger(&settings).unwrap_err().to_string();
+        assert!(err.contains("the ledger is on Postgres") && !err.contains("u:p"), "{err}");
+    }
+
+    #[test]
     fn migrations_are_idempotent_and_resume_finds_unfinished_runs() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/ledger.sqlite3");

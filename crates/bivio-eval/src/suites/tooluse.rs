@@ -102,6 +102,22 @@ mod tests {
     }
 
     #[test]
+    fn expected_arguments_satisfy_their_tool_schema() {
+        // A typo in the built-in expectations would make a task impossible to pass.
+        for item in builtin().unwrap().items {
+            let Reference::ToolCall { name: Some(name), arguments } = &item.reference else { continue };
+            let tool = item.prompt.tools.iter().find(|t| &t.name == name).unwrap();
+            let mut schema = tool.input_schema.clone();
+            // Expected arguments may be a subset: check types and enums, not `required`.
+            if let Some(map) = schema.as_object_mut() {
+                map.remove("required");
+                map.insert("additionalProperties".into(), Value::Bool(false));
+            }
+            assert_eq!(crate::score::schema::validate(&schema, arguments), Ok(()), "{}", item.id);
+        }
+    }
+
+    #[test]
     fn errors_name_line_and_field() {
         let cat = BTreeMap::new();
         let err =
