@@ -131,3 +131,82 @@ def test_an_interrupted_run_resumes(setup, first_run):
     with sqlite3.connect(ledger) as db:
         assert db.execute("SELECT COUNT(*) FROM eval_items WHERE run_id = ?", (run_id,)).fetchone() == (LIMIT,)
         assert db.execute("SELECT finished_at_ms IS NOT NULL FROM eval_runs WHERE id = ?", (run_id,)).fetchone() == (1,)
+
+
+def test_file_suites_on_the_local_model(setup, tmp_path: Path):
+    """MMLU-format files (a directory of subject CSVs, as published), a custom JSONL suite and the built-in
+    tool-use suite, through the same command: every item stored, per-subject and macro accuracy reported."""
+    config, ledger = setup
+    mmlu = tmp_path / "mmlu"
+    mmlu.mkdir()
+    (mmlu / "astronomy_test.csv").write_text('"What is the Sun, in fact?",A star,A planet,A moon,A comet,A\nQ2?,a,b,c,d,D\n')
+    (mmlu / "virology_test.csv").write_text("What is a virus?,a,b,c,d,B\n")
+    custom = tmp_path / "capitals.jsonl"
+    custom.write_text(
+        '{"id": "it", "prompt": "Capital of Italy?", "scorer": "contains", "expected": "Rome"}\n'
+        '{"id": "sum", "prompt": "2+2=", "scorer": "numeric", "expected": 4}\n'
+        '{"id": "json", "prompt": "A JSON object", "scorer": "json-schema", "schema": {"type": "object"}}\n'
+    )
+    run = bivio(
+        "bench", "run", "--suite", f"mmlu={mmlu},custom={custom},tooluse", "--models", "gemma-3-270m",
+        "--limit", "3", "--max-tokens", "16", "--concurrency", "1", config=config,
+    )
+    assert run.returncode == 0, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}"
+    report = json.loads(bivio("bench", "report", "--format", "json", config=config).stdout)
+    rows = {r["suite"]: r for r in report}
+    assert {"mmlu", "custom:capitals", "tooluse"} <= set(rows)
+    mmlu_row = rows["mmlu"]
+    assert mmlu_row["scored"] == 3 and [s["subject"] for s in mmlu_row["subjects"]] == ["astronomy", "virology"]
+    assert mmlu_row["macro_score"] == pytest.approx(sum(s["score"] for s in mmlu_row["subjects"]) / 2)
+    assert rows["custom:capitals"]["scored"] == 3 and rows["tooluse"]["scored"] == 3
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Q,a,b,c,d,E\n")
+    refused = bivio("bench", "run", "--suite", f"mmlu={bad}", "--models", "gemma-3-270m", config=config)
+    assert refused.returncode == 2 and "bad.csv:1: column `answer`: `E` is not an option letter" in refused.stderr
+
+
+def test_arena_judged_in_both_orders_and_voted(setup, tmp_path: Path):
+    """Two model names on the embedded provider, the same model as judge: answers and both-order
+    judgements stored, people's votes added, leaderboards (overall and per category) from the votes."""
+    config, ledger = setup
+    arena_config = tmp_path / "arena.toml"
+    arena_config.write_text(
+        config.read_text().replace("[models.gemma-3-270m]", '[models.gemma-b]\nprovider = "inproc"\n\n[models.gemma-3-270m]')
+    )
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(
+        '{"id": "p1", "category": "writing", "prompt": "One sentence about the sea."}\n'
+        '{"id": "p2", "category": "math", "turns": ["What is 2+2?", "And times 3?"]}\n'
+    )
+    (tmp_path / "judge_prompts.jsonl").write_text((DATASETS / "mt_bench" / "judge_prompts.jsonl").read_text())
+    run = bivio(
+        "arena", "run", "--models", "gemma-3-270m,gemma-b", "--prompts", str(prompts), "--judge", "gemma-3-270m",
+        "--max-tokens", "16", "--judge-max-tokens", "24", "--concurrency", "1", "--bootstrap", "20",
+        "--format", "json", config=arena_config,
+    )
+    assert run.returncode == 0, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}"
+    board = json.loads(run.stdout)
+    run_id = board["run"]
+    with sqlite3.connect(ledger) as db:
+        answers = db.execute("SELECT prompt_id, model, answers FROM arena_answers WHERE run_id = ?", (run_id,)).fetchall()
+        assert len(answers) == 4
+        assert all(len(json.loads(a)) == (2 if p == "p2" else 1) for p, _, a in answers), "one answer per turn"
+        votes = db.execute("SELECT prompt_id, first, second, verdict FROM arena_votes WHERE run_id = ?", (run_id,)).fetchall()
+        assert len(votes) == 4, "each pair judged in both orders"
+        assert {(p, f, s) for p, f, s, _ in votes} == {
+            (p, a, b) for p in ("p1", "p2") for a, b in (("gemma-3-270m", "gemma-b"), ("gemma-b", "gemma-3-270m"))
+        }
+        assert all(v in ("A", "B", "tie", "invalid") for *_, v in votes)
+    votes_file = tmp_path / "votes.jsonl"
+    votes_file.write_text(
+        '{"prompt_id": "p1", "model_a": "gemma-b", "model_b": "gemma-3-270m", "winner": "model_a", "voter": "anna"}\n'
+        '{"prompt_id": "p2", "model_a": "gemma-3-270m", "model_b": "gemma-b", "winner": "tie", "voter": "anna"}\n'
+    )
+    voted = bivio("arena", "vote", "--run", run_id, "--file", str(votes_file), config=arena_config)
+    assert voted.returncode == 0 and "2 vote(s) added" in voted.stdout, voted.stderr
+    report = json.loads(bivio("arena", "report", "--run", run_id, "--format", "json", config=arena_config).stdout)
+    boards = {b["category"]: b["standings"] for b in report["leaderboards"]}
+    assert set(boards) >= {"overall", "writing", "math"}
+    overall = {s["model"]: s for s in boards["overall"]}
+    assert overall["gemma-b"]["battles"] >= 2 and overall["gemma-b"]["wins"] >= 1.5
+    assert all(s["low"] <= s["rating"] <= s["high"] for s in boards["overall"])

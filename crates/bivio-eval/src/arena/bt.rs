@@ -26,6 +26,9 @@ pub const INIT_RATING: f64 = 1000.0;
 /// Natural-scale ratings (mean 0) for `n` competitors.
 pub fn fit(n: usize, battles: &[Battle]) -> Vec<f64> {
     let mut r = vec![0.0; n];
+    // A battle naming an unknown competitor (or one against itself) carries no information: skip it.
+    let battles: Vec<Battle> = battles.iter().filter(|b| b.a < n && b.b < n && b.a != b.b).copied().collect();
+    let battles = battles.as_slice();
     if n == 0 || battles.is_empty() {
         return r;
     }
@@ -154,6 +157,12 @@ mod tests {
         assert!((r[0] + r[1]).abs() < 1e-12);
         let s = scaled(&r);
         assert!((s[0] + s[1] - 2000.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn malformed_battles_are_ignored() {
+        let r = fit(2, &[Battle { a: 0, b: 5, outcome: 1.0 }, Battle { a: 1, b: 1, outcome: 1.0 }]);
+        assert_eq!(r, vec![0.0, 0.0]);
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub const K: f64 = 4.0;
 
 pub fn online(n: usize, battles: &[Battle]) -> Vec<f64> {
     let mut r = vec![1000.0; n];
-    for b in battles {
+    for b in battles.iter().filter(|b| b.a < n && b.b < n && b.a != b.b) {
         let expected = 1.0 / (1.0 + 10f64.powf((r[b.b] - r[b.a]) / 400.0));
         let delta = K * (b.outcome - expected);
         r[b.a] += delta;
@@ -27,5 +27,6 @@ mod tests {
         assert_eq!(r, vec![1002.0, 998.0]);
         let r = online(2, &[Battle { a: 0, b: 1, outcome: 0.5 }]);
         assert_eq!(r, vec![1000.0, 1000.0]);
+        assert_eq!(online(1, &[Battle { a: 0, b: 3, outcome: 1.0 }]), vec![1000.0], "out of range: ignored");
     }
 }
