@@ -228,7 +228,13 @@ pub fn arena(run_id: &str, boards: &[Leaderboard], format: Format) -> Result<Str
         Format::Html => {
             let mut body = format!("<h1>bivio arena — {}</h1>\n", esc(run_id));
             for b in boards {
-                let _ = write!(body, "<h2>{}</h2>\n{}", esc(&b.category), html_table(&header, &cells(b)));
+                let _ = write!(
+                    body,
+                    "<h2>{}</h2>\n{}{}",
+                    esc(&b.category),
+                    rating_chart(b),
+                    html_table(&header, &cells(b))
+                );
             }
             page("bivio arena", &body)
         }
@@ -325,6 +331,45 @@ fn score_chart(rows: &[Row]) -> String {
             x + 14.0,
             y + 9.0,
             esc(model)
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// A forest plot: each model's Bradley–Terry rating as a dot on its 95% bootstrap interval.
+fn rating_chart(board: &Leaderboard) -> String {
+    let finite = |x: f64| if x.is_finite() { x } else { 1000.0 };
+    let lo = board.standings.iter().map(|s| finite(s.low)).fold(f64::INFINITY, f64::min);
+    let hi = board.standings.iter().map(|s| finite(s.high)).fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = if hi - lo < 1.0 { (lo - 50.0, hi + 50.0) } else { (lo, hi) };
+    let (left, width, row) = (160.0, 420.0, 22.0);
+    let x = |v: f64| left + width * (finite(v) - lo) / (hi - lo);
+    let height = 30.0 + row * board.standings.len() as f64;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" role=\"img\" aria-label=\"ratings\">\n",
+        left + width + 60.0
+    );
+    let _ = writeln!(
+        svg,
+        "<text x=\"{left}\" y=\"12\" font-size=\"10\">{lo:.0}</text><text x=\"{}\" y=\"12\" font-size=\"10\" text-anchor=\"end\">{hi:.0}</text>",
+        left + width
+    );
+    for (i, s) in board.standings.iter().enumerate() {
+        let y = 28.0 + row * i as f64;
+        let colour = PALETTE[i % PALETTE.len()];
+        let _ = writeln!(
+            svg,
+            "<text x=\"4\" y=\"{}\" font-size=\"12\">{}</text><line x1=\"{:.1}\" y1=\"{y}\" x2=\"{:.1}\" y2=\"{y}\" stroke=\"{colour}\" stroke-width=\"2\"/><circle cx=\"{:.1}\" cy=\"{y}\" r=\"4\" fill=\"{colour}\"><title>{}: {:.1} ({:.1}–{:.1})</title></circle>",
+            y + 4.0,
+            esc(&s.model),
+            x(s.low),
+            x(s.high),
+            x(s.rating),
+            esc(&s.model),
+            s.rating,
+            s.low,
+            s.high
         );
     }
     svg.push_str("</svg>\n");
@@ -454,5 +499,33 @@ mod tests {
         );
         assert!(!html.contains("<script") && !html.contains("src="), "self-contained");
         assert!("pdf".parse::<Format>().is_err());
+    }
+
+    #[test]
+    fn arena_and_gap_pages_are_self_contained() {
+        let board = Leaderboard {
+            category: "overall".into(),
+            standings: vec![crate::arena::Standing {
+                model: "a&b".into(),
+                rating: 1010.0,
+                low: 990.0,
+                high: 1030.0,
+                elo: 1002.0,
+                battles: 3,
+                wins: 2.0,
+            }],
+        };
+        let html = arena("arena_x", &[board], Format::Html).unwrap();
+        assert!(html.contains("<circle") && html.contains("a&amp;b") && !html.contains("<script"));
+        let points = [GapPoint {
+            suite: "gsm8k".into(),
+            day: "2026-01-01".into(),
+            best_open: Some(("o".into(), 0.4)),
+            best_closed: Some(("c".into(), 0.9)),
+            gap: Some(0.5),
+        }];
+        let html = gap(&points, Format::Html).unwrap();
+        assert!(html.contains("<polyline") && html.contains("+50.0"));
+        assert!(gap(&points, Format::Table).unwrap().contains("gsm8k"));
     }
 }
