@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from bivio_harness import BIVIO_BIN, LLAMA_MODEL, REPO_ROOT
+from bivio_harness import BIVIO_BIN, LLAMA_MODEL, REPO_ROOT, UPSTREAM_KEY, UPSTREAM_KEY_ENV
 
 DATASETS = Path(os.environ.get("BIVIO_DATASETS", REPO_ROOT.parent / "shared" / "datasets"))
 LIMIT = 3
 
 
 def bivio(*args: str, config: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "BIVIO_DATASETS": str(DATASETS), "BIVIO_LOG": "warn"}
+    env = {**os.environ, "BIVIO_DATASETS": str(DATASETS), "BIVIO_LOG": "warn", UPSTREAM_KEY_ENV: UPSTREAM_KEY}
     env.pop("BIVIO_CONFIG", None)
     return subprocess.run(
         [str(BIVIO_BIN), *args, "--config", str(config)], env=env, capture_output=True, text=True, timeout=600
@@ -210,3 +210,53 @@ def test_arena_judged_in_both_orders_and_voted(setup, tmp_path: Path):
     overall = {s["model"]: s for s in boards["overall"]}
     assert overall["gemma-b"]["battles"] >= 2 and overall["gemma-b"]["wins"] >= 1.5
     assert all(s["low"] <= s["rating"] <= s["high"] for s in boards["overall"])
+
+
+def test_gap_between_the_local_model_and_a_cloud_api(setup, mock, tmp_path: Path):
+    """A closed model behind the Anthropic provider (the mock upstream scripted to answer right) against the
+    embedded open model: the request goes out in Anthropic's wire format with the upstream model name and the
+    answer length asked for, the closed model's cost comes from its price, and `bench gap` reports the best
+    open against the best closed model."""
+    config, ledger = setup
+    marker = mock.script({"content": [{"type": "text", "text": "Paris"}], "usage": {"input_tokens": 1000, "output_tokens": 10}}, name="bench-gap")
+    both = tmp_path / "both.toml"
+    both.write_text(
+        config.read_text()
+        + f"""
+[providers.claude]
+kind = "anthropic"
+api_base = "{mock.anthropic_base}"
+api_key_env = "{UPSTREAM_KEY_ENV}"
+
+[models.claude-mock]
+provider = "claude"
+upstream_model = "claude-sonnet-4-5"
+price = {{ input = 3, output = 15 }}
+"""
+    )
+    suite = tmp_path / "capital.jsonl"
+    suite.write_text(
+        "".join(
+            json.dumps({"id": i, "prompt": f"Capital of France? {marker}", "scorer": "exact", "expected": "Paris"}) + "\n"
+            for i in range(2)
+        )
+    )
+    run = bivio(
+        "bench", "run", "--suite", f"custom={suite}", "--models", "gemma-3-270m,claude-mock",
+        "--max-tokens", "16", "--concurrency", "1", config=both,
+    )
+    assert run.returncode == 0, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}"
+    calls = mock.calls_with(marker)
+    assert len(calls) == 2
+    assert calls[0]["body"]["model"] == "claude-sonnet-4-5" and calls[0]["body"]["max_tokens"] == 16
+    with sqlite3.connect(ledger) as db:
+        rows = db.execute(
+            "SELECT score, cost_usd FROM eval_items JOIN eval_runs ON eval_runs.id = run_id WHERE model = 'claude-mock'"
+        ).fetchall()
+    # 1,000 input tokens at $3/M + 10 output tokens at $15/M.
+    assert rows == [(1.0, "0.00315"), (1.0, "0.00315")]
+    gap = json.loads(bivio("bench", "gap", "--format", "json", config=both).stdout)
+    point = next(p for p in gap if p["suite"] == "custom:capital")
+    assert point["best_closed"] == ["claude-mock", 1.0]
+    assert point["best_open"][0] == "gemma-3-270m"
+    assert point["gap"] == pytest.approx(1.0 - point["best_open"][1])
