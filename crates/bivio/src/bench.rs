@@ -183,6 +183,12 @@ pub fn bench(command: BenchCommand) -> Result<(), Failure> {
             if !(code_timeout > 0.0 && code_timeout <= 600.0) {
                 return Err(config_failure(anyhow!("--code-timeout: between 0 and 600 seconds")));
             }
+            if concurrency == 0 || samples == 0 || max_tokens == Some(0) {
+                return Err(config_failure(anyhow!("--concurrency, --samples and --max-tokens must be at least 1")));
+            }
+            if !(0.0..=2.0).contains(&temperature) {
+                return Err(config_failure(anyhow!("--temperature: between 0 and 2")));
+            }
             let options = Options {
                 limit,
                 concurrency,
