@@ -27,6 +27,7 @@ pub enum BenchCommand {
     /// Run suites on models; results go to the ledger database. Rerunning the same command resumes an
     /// unfinished run (scored items are skipped, failed ones retried).
     Run {
+        /// Gateway config: its models and its ledger database (default: the zero-config default).
         #[arg(long, env = ENV_CONFIG)]
         config: Option<PathBuf>,
         /// Suites: gsm8k, humaneval, tooluse, mmlu=PATH, gpqa=PATH, custom=FILE (comma-separated;
@@ -48,6 +49,7 @@ pub enum BenchCommand {
         /// Answers per item (pass@k for HumanEval needs more than 1, with --temperature above 0).
         #[arg(long, default_value_t = 1)]
         samples: u32,
+        /// Sampling temperature, 0–2 (0: greedy).
         #[arg(long, default_value_t = 0.0)]
         temperature: f64,
         /// The model that grades `llm-judge` items.
@@ -65,6 +67,7 @@ pub enum BenchCommand {
     },
     /// The results table: model × suite, score with 95% interval, cost per 100 items, p50 latency, tokens/s.
     Report {
+        /// Gateway config: its models and its ledger database (default: the zero-config default).
         #[arg(long, env = ENV_CONFIG)]
         config: Option<PathBuf>,
         /// Run ids (repeatable); default: the latest run of every suite and model.
@@ -79,15 +82,19 @@ pub enum BenchCommand {
     },
     /// Per suite and day: the best open (local) model against the best closed (cloud) one, across all runs.
     Gap {
+        /// Gateway config: its models and its ledger database (default: the zero-config default).
         #[arg(long, env = ENV_CONFIG)]
         config: Option<PathBuf>,
+        /// `table`, `markdown`, `json` or `html`.
         #[arg(long, default_value = "table")]
         format: String,
+        /// Write to this file instead of stdout.
         #[arg(long)]
         output: Option<PathBuf>,
     },
     /// Every stored run.
     List {
+        /// Gateway config: its models and its ledger database (default: the zero-config default).
         #[arg(long, env = ENV_CONFIG)]
         config: Option<PathBuf>,
     },
@@ -97,6 +104,7 @@ pub enum BenchCommand {
 pub enum ArenaCommand {
     /// Models answer the prompts; with --judge every pair is judged in both orders and ranked.
     Run {
+        /// Gateway config: its models and its ledger database (default: the zero-config default).
         #[arg(long, env = ENV_CONFIG)]
         config: Option<PathBuf>,
         /// At least two models, comma-separated.
@@ -109,8 +117,10 @@ pub enum ArenaCommand {
         /// `bivio arena vote`.
         #[arg(long)]
         judge: Option<String>,
+        /// Only the first N prompts.
         #[arg(long)]
         limit: Option<usize>,
+        /// Model calls in flight at once.
         #[arg(long, default_value_t = 2)]
         concurrency: usize,
         /// Answer length per turn.
@@ -125,31 +135,40 @@ pub enum ArenaCommand {
         /// Bootstrap rounds for the rating intervals.
         #[arg(long, default_value_t = 200)]
         bootstrap: usize,
+        /// `table`, `markdown`, `json` or `html`.
         #[arg(long, default_value = "table")]
         format: String,
     },
     /// Add people's votes (JSONL: prompt_id, model_a, model_b, winner, voter) to a run.
     Vote {
+        /// Gateway config: its models and its ledger database (default: the zero-config default).
         #[arg(long, env = ENV_CONFIG)]
         config: Option<PathBuf>,
+        /// The arena run the votes are for.
         #[arg(long)]
         run: String,
+        /// The votes, JSONL.
         #[arg(long)]
         file: PathBuf,
     },
     /// Bradley–Terry (bootstrap 95% intervals) and online Elo leaderboards, overall and per category.
     Report {
+        /// Gateway config: its models and its ledger database (default: the zero-config default).
         #[arg(long, env = ENV_CONFIG)]
         config: Option<PathBuf>,
         /// Default: the latest arena run.
         #[arg(long)]
         run: Option<String>,
+        /// Bootstrap rounds for the rating intervals.
         #[arg(long, default_value_t = 200)]
         bootstrap: usize,
+        /// Seeds the bootstrap.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// `table`, `markdown`, `json` or `html`.
         #[arg(long, default_value = "table")]
         format: String,
+        /// Write to this file instead of stdout.
         #[arg(long)]
         output: Option<PathBuf>,
     },
