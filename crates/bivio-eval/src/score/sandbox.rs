@@ -241,6 +241,16 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_program_ignoring_the_alarm_is_killed_at_the_deadline() {
+        let sb = sandbox().await;
+        let started = std::time::Instant::now();
+        let program = "import signal, time\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\ntime.sleep(60)\n";
+        let verdict = sb.run(program).await.unwrap();
+        assert_eq!(verdict.result, "timed out");
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
     async fn spawned_processes_die_with_the_program() {
         let sb = sandbox().await;
         if sb.isolation() != Isolation::NetAndPid {
