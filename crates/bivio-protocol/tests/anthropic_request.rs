@@ -686,11 +686,17 @@ fn unmodelled_block_types_are_kept_verbatim() {
 
 #[test]
 fn modelled_block_types_must_still_be_well_formed() {
-    // A `text` block without text is an error, not an "unmodelled" block passed along.
-    for content in [r#"[{"type":"text"}]"#, r#"[{"type":"text","text":5}]"#, r#"[{"text":"no type"}]"#] {
+    // A `text` block without text is an error, not an "unmodelled" block passed along; the error names the
+    // block and the field.
+    for (content, expected) in [
+        (r#"[{"type":"text","text":"ok"},{"type":"text"}]"#, "messages[0].content[1]: missing field `text`"),
+        (r#"[{"type":"text","text":5}]"#, "messages[0].content[0]: invalid type: integer `5`, expected a string"),
+        (r#"[{"text":"no type"}]"#, "messages[0].content[0]: a content block must be an object with a string `type`"),
+        (r#"5"#, "messages[0].content: invalid type: integer `5`, expected a string or an array of content blocks"),
+    ] {
         let body = format!(r#"{{"model":"m","max_tokens":5,"messages":[{{"role":"user","content":{content}}}]}}"#);
         let err = parse_err(&body);
-        assert!(err.message.starts_with("messages[0].content"), "{content}: {}", err.message);
+        assert!(err.message.starts_with(expected), "{content}: {}", err.message);
     }
     let block: Result<Block, _> = serde_json::from_value(json!({"type": "tool_use", "id": "t", "name": "n"}));
     assert!(block.unwrap_err().to_string().contains("missing field `input`"));

@@ -43,11 +43,42 @@ struct WireMessage {
     content: WireContent,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 enum WireContent {
     Text(String),
     Blocks(Vec<Block>),
+}
+
+/// By hand rather than `#[serde(untagged)]`: an untagged enum reports only "did not match any variant",
+/// while this reports the block and field at fault (`messages[0].content[1]: missing field `text``).
+impl<'de> Deserialize<'de> for WireContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<WireContent, D::Error> {
+        struct ContentVisitor;
+        impl<'de> serde::de::Visitor<'de> for ContentVisitor {
+            type Value = WireContent;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or an array of content blocks")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<WireContent, E> {
+                Ok(WireContent::Text(text.to_owned()))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, text: String) -> Result<WireContent, E> {
+                Ok(WireContent::Text(text))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<WireContent, A::Error> {
+                let mut blocks = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+                while let Some(block) = seq.next_element::<Block>()? {
+                    blocks.push(block);
+                }
+                Ok(WireContent::Blocks(blocks))
+            }
+        }
+        deserializer.deserialize_any(ContentVisitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]
