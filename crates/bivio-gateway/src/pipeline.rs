@@ -90,7 +90,7 @@ async fn chat_inner(
             include_usage: request.include_usage,
             strip_usage_chunk,
             created: unix_now(),
-            prompt_estimate: request.estimated_input_tokens(),
+            prompt_estimate: plan.estimated_input_tokens,
             restore: redacted.map(|r| r.redactor.clone()),
         };
         let watch = observer.as_mut().ok_or_else(observed_twice)?;

@@ -109,6 +109,7 @@ async fn count_tokens_inner(state: &AppState, headers: &HeaderMap, body: &[u8]) 
     // Counted by the model the request would go to. A cloud model only counts what the guard lets it see
     // as is: anything sensitive is estimated here instead of being sent for counting.
     let plan = routing::plan(&state.config, &request, headers);
+    let estimate = plan.estimated_input_tokens;
     let model = *plan.chain?.first().ok_or_else(|| ApiError::new(ErrorKind::Unavailable, "no model to count with"))?;
     let may_see = model.local || plan.inspection.decision == bivio_guard::GuardDecision::Allow;
     if may_see {
@@ -123,7 +124,7 @@ async fn count_tokens_inner(state: &AppState, headers: &HeaderMap, body: &[u8]) 
             return Ok(tokens);
         }
     }
-    Ok(request.estimated_input_tokens().max(1))
+    Ok(estimate.max(1))
 }
 
 /// `GET /v1/models`: Anthropic's shape when the client sends `anthropic-version`, OpenAI's otherwise.

@@ -14,7 +14,9 @@
 use bivio_guard::GuardDecision;
 use bivio_protocol::ir::ChatRequest;
 use bivio_protocol::{ApiError, ErrorKind};
-use bivio_router::{Features, ROUTE_HEADER, RouteError, RouteInput, classify, decide, is_auto};
+use bivio_router::{
+    Features, ROUTE_HEADER, RouteError, RouteInput, RouteTarget, classify, decide, is_auto, named_chain,
+};
 use http::HeaderMap;
 
 use crate::config::{Config, Model};
@@ -42,11 +44,14 @@ pub struct Plan<'a> {
     pub redacted: Option<Redacted>,
     /// Models to try in order, or why there are none.
     pub chain: Result<Vec<&'a Model>, ApiError>,
+    /// `ChatRequest::estimated_input_tokens`, computed once for the router's features and reused by egress.
+    pub estimated_input_tokens: u64,
 }
 
 pub fn plan<'a>(config: &'a Config, request: &ChatRequest, headers: &HeaderMap) -> Plan<'a> {
     let inspection = config.guard.inspect(request);
     let features = Features::extract(request);
+    let estimated_input_tokens = features.estimated_tokens;
     let classification = classify(request, &features);
     let mut labels = Labels { category: classification.category.as_str().to_owned(), ..Labels::default() };
     labels.reasons.extend(inspection.reason());
@@ -63,7 +68,7 @@ pub fn plan<'a>(config: &'a Config, request: &ChatRequest, headers: &HeaderMap) 
                     inspection.reason().unwrap_or_else(|| "blocked data".to_owned())
                 ),
             );
-            return Plan { labels, inspection, sensitive: true, redacted, chain: Err(err) };
+            return Plan { labels, inspection, sensitive: true, redacted, chain: Err(err), estimated_input_tokens };
         }
         GuardDecision::Redact { .. } => match config.guard.redact(request) {
             Some(copy) => redacted = Some(copy),
@@ -81,7 +86,7 @@ pub fn plan<'a>(config: &'a Config, request: &ChatRequest, headers: &HeaderMap) 
         Some(Err(_)) => {
             labels.route = "refused".to_owned();
             let err = ApiError::invalid(format!("{ROUTE_HEADER}: the value is not visible ASCII"));
-            return Plan { labels, inspection, sensitive, redacted, chain: Err(err) };
+            return Plan { labels, inspection, sensitive, redacted, chain: Err(err), estimated_input_tokens };
         }
     };
 
@@ -112,7 +117,7 @@ pub fn plan<'a>(config: &'a Config, request: &ChatRequest, headers: &HeaderMap) 
     } else {
         named(config, &request.model, sensitive, &mut labels)
     };
-    Plan { labels, inspection, sensitive, redacted, chain }
+    Plan { labels, inspection, sensitive, redacted, chain, estimated_input_tokens }
 }
 
 /// A concrete model name: that model, unless it is a cloud model and the request is sensitive.
@@ -150,14 +155,13 @@ fn named<'a>(config: &'a Config, name: &str, sensitive: bool, labels: &mut Label
     Ok(chain)
 }
 
-/// `router.local` if configured, else every local model (by name).
+/// The router's `local` chain, available local models only (as the policy filters sensitive chains).
 fn local_chain(config: &Config) -> Vec<&Model> {
-    let models = if config.router.local.is_empty() {
-        config.models.values().collect::<Vec<_>>()
-    } else {
-        config.router.local.iter().filter_map(|name| config.models.get(name)).collect()
-    };
-    models.into_iter().filter(|m| m.local && m.unavailable.is_none()).collect()
+    named_chain(&config.router, RouteTarget::Local, &config.route_models)
+        .into_iter()
+        .filter(|m| m.local && m.available)
+        .filter_map(|m| config.models.get(&m.name))
+        .collect()
 }
 
 fn route_error(err: &RouteError) -> ApiError {

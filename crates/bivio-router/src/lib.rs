@@ -29,7 +29,7 @@ pub use classify::{Classification, classify};
 pub use config::{CategoryConfig, RouteSpec, RouteTarget, RouterConfig, Rule, When};
 pub use explain::explain;
 pub use features::{Features, Language};
-pub use policy::{Decision, ModelInfo, RouteError, RouteInput, decide};
+pub use policy::{Decision, ModelInfo, RouteError, RouteInput, decide, named_chain};
 
 /// The model alias that lets the policy choose.
 pub const AUTO_MODEL: &str = "bivio/auto";

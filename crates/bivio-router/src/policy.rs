@@ -303,7 +303,7 @@ fn window_label(window: Option<u64>) -> String {
 }
 
 /// A named chain: the configured names that exist, or every model of that side.
-fn named_chain<'m>(config: &RouterConfig, target: RouteTarget, models: &'m [ModelInfo]) -> Vec<&'m ModelInfo> {
+pub fn named_chain<'m>(config: &RouterConfig, target: RouteTarget, models: &'m [ModelInfo]) -> Vec<&'m ModelInfo> {
     let configured = match target {
         RouteTarget::Local => &config.local,
         RouteTarget::Cloud => &config.cloud,
